@@ -1,0 +1,114 @@
+#include "api/api_handler.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/api_support.hpp"
+#include "core/signature.hpp"
+
+namespace ferry {
+
+Status ApiServices::refresh_subscriptions(const std::string& workspace_id) const {
+  std::vector<Endpoint> endpoints;
+  PageRequest page;
+  page.limit = 1000;
+  while (true) {
+    auto listed = store.list_endpoints(workspace_id, page);
+    if (!listed) return listed.error();
+    for (auto& endpoint : listed->items) endpoints.push_back(std::move(endpoint));
+    if (!listed->next_cursor) break;
+    page.cursor = *listed->next_cursor;
+  }
+  subscriptions.replace_workspace(workspace_id, endpoints);
+  return {};
+}
+
+ApiHandler::ApiHandler(ApiServices services, int worker_threads)
+    : services_(std::move(services)), pool_(static_cast<std::size_t>(worker_threads)) {
+  add_system_routes(router_, services_);
+  add_workspace_routes(router_, services_);
+  add_endpoint_routes(router_, services_);
+  add_message_routes(router_, services_);
+  add_delivery_routes(router_, services_);
+  add_event_type_routes(router_, services_);
+}
+
+ApiHandler::~ApiHandler() { stop(); }
+
+void ApiHandler::stop() { pool_.join(); }
+
+void ApiHandler::handle(HttpRequest request, HttpRespond respond) {
+  services_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+  boost::asio::post(pool_, [this, request = std::move(request), respond = std::move(respond)]() mutable {
+    dispatch(std::move(request), std::move(respond));
+  });
+}
+
+Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
+  auto header = request.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header || header->size() <= kBearer.size() || !header->starts_with(kBearer)) {
+    return make_error(ErrorCode::unauthorized, "missing \"Authorization: Bearer TOKEN\" header");
+  }
+  const std::string_view token = header->substr(kBearer.size());
+  if (!services_.admin_token.empty() && constant_time_equals(token, services_.admin_token)) {
+    return Caller{true, ""};
+  }
+  // Keys are looked up by the SHA-256 of the whole token: the stored hash
+  // reveals nothing, and equal hashes mean equal tokens.
+  auto key = services_.store.find_api_key_by_hash(sha256_hex(token));
+  if (!key) {
+    if (key.error().code == ErrorCode::not_found) return make_error(ErrorCode::unauthorized, "unknown token");
+    return key.error();
+  }
+  return Caller{false, key->workspace_id};
+}
+
+void ApiHandler::dispatch(HttpRequest request, HttpRespond respond) {
+  auto matched = router_.match(request.method, request.path);
+  if (auto* miss = std::get_if<Router::Miss>(&matched)) {
+    if (*miss == Router::Miss::method_not_allowed) {
+      respond(error_response(405, "method_not_allowed", "method " + request.method + " not allowed on this path"));
+    } else {
+      respond(error_response(404, "not_found", "no such route"));
+    }
+    return;
+  }
+  auto& match = std::get<Router::Match>(matched);
+  ApiCall call{std::move(request), std::move(match.params), Caller{}, std::move(respond)};
+  if (match.access != Access::open) {
+    auto caller = authenticate(call.request);
+    if (!caller) {
+      auto response = error_response(caller.error());
+      if (caller.error().code == ErrorCode::unauthorized) response.headers.emplace_back("www-authenticate", "Bearer");
+      call.respond(std::move(response));
+      return;
+    }
+    call.caller = std::move(*caller);
+    const std::string& workspace_id = call.params["ws"];
+    if (!workspace_id.empty()) {
+      // Another workspace's routes look exactly like missing ones.
+      if (!call.caller.admin && call.caller.workspace_id != workspace_id) {
+        call.respond(error_response(404, "not_found", "workspace not found"));
+        return;
+      }
+      if (auto workspace = services_.store.get_workspace(workspace_id); !workspace) {
+        call.respond(error_response(workspace.error()));
+        return;
+      }
+    }
+    if (match.access == Access::admin && !call.caller.admin) {
+      call.respond(error_response(403, "forbidden", "this route needs the admin token"));
+      return;
+    }
+  }
+  try {
+    (*match.handler)(call);
+  } catch (const std::exception& error) {
+    // Library exceptions (JSON conversions) end here, never in the server.
+    spdlog::error("handler for {} {} threw: {}", call.request.method, call.request.path, error.what());
+    call.respond(error_response(500, "internal", "internal error"));
+  }
+}
+
+}  // namespace ferry

@@ -1,0 +1,244 @@
+#include "api/api_services.hpp"
+#include "api/api_support.hpp"
+#include "api/json_views.hpp"
+#include "core/event_type_name.hpp"
+#include "core/ids.hpp"
+#include "core/signature.hpp"
+#include "core/wire_profile.hpp"
+#include "delivery/endpoint_url.hpp"
+
+namespace ferry {
+
+namespace {
+
+constexpr std::size_t kMaxSecrets = 2;  // current and previous, while receivers switch over
+
+bool is_header_token(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_reserved_header(std::string name) {
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.starts_with("webhook-") || name == "content-type" || name == "content-length" || name == "host" ||
+         name == "transfer-encoding" || name == "connection";
+}
+
+Error invalid(const std::string& message) { return make_error(ErrorCode::unprocessable, message); }
+
+// Applies the fields present in `body` to `endpoint`; used by create and update.
+Status apply_fields(const nlohmann::json& body, Endpoint& endpoint, const ApiServices& services) {
+  if (auto it = body.find("url"); it != body.end()) {
+    if (!it->is_string()) return invalid("\"url\" must be a string");
+    endpoint.url = it->get<std::string>();
+    if (auto valid = validate_endpoint_url(endpoint.url, services.targets); !valid) return valid;
+  }
+  if (auto it = body.find("filter_types"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) return invalid("\"filter_types\" must be an array of strings");
+    endpoint.filter_types.clear();
+    for (const auto& item : *it) {
+      if (!item.is_string() || !is_valid_type_filter(item.get<std::string>())) {
+        return invalid("\"filter_types\" entries must be event type names, \"group.*\" or \"*\"");
+      }
+      endpoint.filter_types.push_back(item.get<std::string>());
+    }
+  }
+  if (auto it = body.find("secret"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return invalid("\"secret\" must be a string");
+    const std::string secret = it->get<std::string>();
+    if (auto key = secret_key(secret); !key) return invalid("\"secret\": " + key.error().message);
+    endpoint.secrets = {secret};
+  }
+  if (auto it = body.find("profile"); it != body.end() && !it->is_null()) {
+    if (!it->is_string() || !is_known_wire_profile(it->get<std::string>())) {
+      return invalid("\"profile\" must name a wire profile (GET /api/v1/profiles)");
+    }
+    endpoint.profile = it->get<std::string>();
+  }
+  if (auto it = body.find("headers"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return invalid("\"headers\" must be an object of strings");
+    endpoint.headers.clear();
+    for (const auto& [name, value] : it->items()) {
+      if (!is_header_token(name)) return invalid("\"headers\": invalid header name \"" + name + "\"");
+      if (is_reserved_header(name)) return invalid("\"headers\": \"" + name + "\" is set by Ferry");
+      if (!value.is_string()) return invalid("\"headers\": values must be strings");
+      const std::string text = value.get<std::string>();
+      if (text.find_first_of("\r\n") != std::string::npos) return invalid("\"headers\": values must be one line");
+      std::string lower = name;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      endpoint.headers.emplace_back(lower, text);
+    }
+  }
+  if (auto it = body.find("rate_limit"); it != body.end()) {
+    if (it->is_null()) {
+      endpoint.rate_limit.reset();
+    } else if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 1'000'000) {
+      return invalid("\"rate_limit\" must be a positive integer (requests per second) or null");
+    } else {
+      endpoint.rate_limit = static_cast<int>(it->get<long long>());
+    }
+  }
+  if (auto description = optional_string(body, "description"); !description) {
+    return description.error();
+  } else if (*description) {
+    endpoint.description = std::move(**description);
+  }
+  if (auto enabled = optional_bool(body, "enabled"); !enabled) {
+    return enabled.error();
+  } else if (*enabled) {
+    endpoint.enabled = **enabled;
+    if (endpoint.enabled) endpoint.disabled_reason.clear();
+    else if (endpoint.disabled_reason.empty()) endpoint.disabled_reason = "disabled through the API";
+  }
+  return {};
+}
+
+// Stores the change and refreshes the subscription index before answering,
+// so a publish after the answer sees the new endpoint.
+template <class Operation>
+void store_and_respond(ApiCall& call, const ApiServices& services, int status, Operation operation) {
+  auto saved = operation();
+  if (!saved) return call.respond(error_response(saved.error()));
+  if (auto refreshed = services.refresh_subscriptions(call.params["ws"]); !refreshed) {
+    return call.respond(error_response(refreshed.error()));
+  }
+  call.respond(json_response(status, to_json(*saved)));
+}
+
+void create_endpoint(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  if (!body->contains("url")) return call.respond(error_response(invalid("\"url\" is required")));
+  const UnixMillis now = services.clock.now_ms();
+  Endpoint endpoint;
+  endpoint.id = new_id("ep", now);
+  endpoint.workspace_id = call.params["ws"];
+  endpoint.profile = std::string(kStandardWebhooksProfile);
+  if (auto applied = apply_fields(*body, endpoint, services); !applied) return call.respond(error_response(applied.error()));
+  if (endpoint.secrets.empty()) endpoint.secrets = {generate_secret()};
+  endpoint.created_at_ms = endpoint.updated_at_ms = now;
+  store_and_respond(call, services, 201, [&] { return services.store.create_endpoint(endpoint); });
+}
+
+void update_endpoint(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
+  if (!endpoint) return call.respond(error_response(endpoint.error()));
+  if (auto applied = apply_fields(*body, *endpoint, services); !applied) return call.respond(error_response(applied.error()));
+  endpoint->updated_at_ms = services.clock.now_ms();
+  store_and_respond(call, services, 200, [&] { return services.store.update_endpoint(*endpoint); });
+}
+
+void rotate_secret(ApiCall& call, const ApiServices& services) {
+  auto body = call.request.body.empty() ? Result<nlohmann::json>(nlohmann::json::object()) : json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
+  if (!endpoint) return call.respond(error_response(endpoint.error()));
+  auto secret = optional_string(*body, "secret");
+  if (!secret) return call.respond(error_response(secret.error()));
+  const std::string next = secret->value_or(generate_secret());
+  if (auto key = secret_key(next); !key) return call.respond(error_response(invalid("\"secret\": " + key.error().message)));
+  // The previous secret keeps signing too until the next rotation.
+  endpoint->secrets.insert(endpoint->secrets.begin(), next);
+  if (endpoint->secrets.size() > kMaxSecrets) endpoint->secrets.resize(kMaxSecrets);
+  endpoint->updated_at_ms = services.clock.now_ms();
+  store_and_respond(call, services, 200, [&] { return services.store.update_endpoint(*endpoint); });
+}
+
+void send_test_event(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto type_name = required_string(*body, "type");
+  if (!type_name) return call.respond(error_response(type_name.error()));
+  auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
+  if (!endpoint) return call.respond(error_response(endpoint.error()));
+  auto type = services.store.get_event_type(*type_name);
+  if (!type) {
+    if (type.error().code == ErrorCode::not_found) {
+      return call.respond(error_response(404, "not_found", "unknown event type \"" + *type_name + "\""));
+    }
+    return call.respond(error_response(type.error()));
+  }
+  if (type->examples_json.empty()) {
+    return call.respond(error_response(422, "unprocessable", "event type \"" + *type_name + "\" has no example"));
+  }
+  ParsedMessage message;
+  message.type = type->name;
+  message.data = type->examples_json.front();
+  const std::string workspace_id = call.params["ws"];
+  services.ingestor.publish_test(
+      workspace_id, std::move(message), endpoint->id,
+      [respond = std::move(call.respond), &services, workspace_id](Result<std::vector<PublishOutcome>> outcomes) {
+        if (!outcomes) return respond(error_response(outcomes.error()));
+        const PublishOutcome& outcome = outcomes->front();
+        if (outcome.error) return respond(error_response(*outcome.error));
+        nlohmann::json answer = {{"message", to_json(outcome.message)}, {"delivery", nullptr}};
+        if (auto deliveries = services.store.list_deliveries_for_message(workspace_id, outcome.message.id);
+            deliveries && !deliveries->empty()) {
+          answer["delivery"] = to_json(deliveries->front());
+        }
+        respond(json_response(202, answer));
+      });
+}
+
+}  // namespace
+
+void add_endpoint_routes(Router& router, const ApiServices& services) {
+  const ApiServices* s = &services;
+  const std::string base = "/api/v1/workspaces/{ws}/endpoints";
+  router.add("POST", base, Access::workspace, [s](ApiCall& call) { create_endpoint(call, *s); });
+  router.add("GET", base, Access::workspace, [s](ApiCall& call) {
+    auto page = page_request(call.request.query);
+    if (!page) return call.respond(error_response(page.error()));
+    respond_with(call, s->store.list_endpoints(call.params["ws"], *page), 200,
+                 [](const Page<Endpoint>& listed) { return page_to_json(listed); });
+  });
+  router.add("GET", base + "/{ep}", Access::workspace, [s](ApiCall& call) {
+    respond_with(call, s->store.get_endpoint(call.params["ws"], call.params["ep"]), 200,
+                 [](const Endpoint& endpoint) { return to_json(endpoint); });
+  });
+  router.add("PATCH", base + "/{ep}", Access::workspace, [s](ApiCall& call) { update_endpoint(call, *s); });
+  router.add("DELETE", base + "/{ep}", Access::workspace, [s](ApiCall& call) {
+    if (auto deleted = s->store.delete_endpoint(call.params["ws"], call.params["ep"]); !deleted) {
+      return call.respond(error_response(deleted.error()));
+    }
+    if (auto refreshed = s->refresh_subscriptions(call.params["ws"]); !refreshed) {
+      return call.respond(error_response(refreshed.error()));
+    }
+    call.respond(no_content());
+  });
+  router.add("POST", base + "/{ep}/secret/rotate", Access::workspace, [s](ApiCall& call) { rotate_secret(call, *s); });
+  router.add("POST", base + "/{ep}/test", Access::workspace, [s](ApiCall& call) { send_test_event(call, *s); });
+  router.add("GET", base + "/{ep}/deliveries", Access::workspace, [s](ApiCall& call) {
+    auto page = page_request(call.request.query);
+    if (!page) return call.respond(error_response(page.error()));
+    DeliveryQuery query;
+    query.page = *page;
+    if (auto state = query_param(call.request.query, "state")) {
+      query.state = parse_delivery_state(*state);
+      if (!query.state) return call.respond(error_response(400, "bad_request", "state must be pending, retrying, succeeded or failed"));
+    }
+    if (auto endpoint = s->store.get_endpoint(call.params["ws"], call.params["ep"]); !endpoint) {
+      return call.respond(error_response(endpoint.error()));
+    }
+    respond_with(call, s->store.list_deliveries_for_endpoint(call.params["ws"], call.params["ep"], query), 200,
+                 [](const Page<Delivery>& listed) { return page_to_json(listed); });
+  });
+  router.add("GET", base + "/{ep}/attempts", Access::workspace, [s](ApiCall& call) {
+    auto page = page_request(call.request.query);
+    if (!page) return call.respond(error_response(page.error()));
+    if (auto endpoint = s->store.get_endpoint(call.params["ws"], call.params["ep"]); !endpoint) {
+      return call.respond(error_response(endpoint.error()));
+    }
+    respond_with(call, s->store.list_attempts_for_endpoint(call.params["ws"], call.params["ep"], *page), 200,
+                 [](const Page<Attempt>& listed) { return page_to_json(listed); });
+  });
+}
+
+}  // namespace ferry

@@ -1,0 +1,118 @@
+#include "api/api_services.hpp"
+#include "api/api_support.hpp"
+#include "api/json_views.hpp"
+#include "core/ids.hpp"
+#include "core/signature.hpp"
+
+namespace ferry {
+
+namespace {
+
+bool is_valid_workspace_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void create_workspace(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto name = required_string(*body, "name");
+  if (!name) return call.respond(error_response(name.error()));
+  auto id = optional_string(*body, "id");
+  if (!id) return call.respond(error_response(id.error()));
+  const UnixMillis now = services.clock.now_ms();
+  Workspace workspace;
+  workspace.id = id->value_or(new_id("ws", now));
+  if (!is_valid_workspace_id(workspace.id)) {
+    return call.respond(error_response(422, "unprocessable", "\"id\" must be 1 to 64 characters of [A-Za-z0-9_.-]"));
+  }
+  workspace.name = std::move(*name);
+  workspace.created_at_ms = workspace.updated_at_ms = now;
+  respond_with(call, services.store.create_workspace(workspace), 201,
+               [](const Workspace& created) { return to_json(created); });
+}
+
+void list_workspaces(ApiCall& call, const ApiServices& services) {
+  if (!call.caller.admin) {
+    // A workspace key sees its own workspace and nothing else.
+    auto own = services.store.get_workspace(call.caller.workspace_id);
+    if (!own) return call.respond(error_response(own.error()));
+    return call.respond(json_response(200, {{"data", nlohmann::json::array({to_json(*own)})}, {"next_cursor", nullptr}}));
+  }
+  auto page = page_request(call.request.query);
+  if (!page) return call.respond(error_response(page.error()));
+  respond_with(call, services.store.list_workspaces(*page), 200,
+               [](const Page<Workspace>& listed) { return page_to_json(listed); });
+}
+
+void update_workspace(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto workspace = services.store.get_workspace(call.params["ws"]);
+  if (!workspace) return call.respond(error_response(workspace.error()));
+  auto name = optional_string(*body, "name");
+  if (!name) return call.respond(error_response(name.error()));
+  if (*name) workspace->name = std::move(**name);
+  workspace->updated_at_ms = services.clock.now_ms();
+  respond_with(call, services.store.update_workspace(*workspace), 200,
+               [](const Workspace& updated) { return to_json(updated); });
+}
+
+void create_api_key(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  auto name = optional_string(*body, "name");
+  if (!name) return call.respond(error_response(name.error()));
+  unsigned char random[24];
+  random_bytes(random, sizeof random);
+  const std::string token = "fk_" + to_hex(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+  const UnixMillis now = services.clock.now_ms();
+  ApiKey key;
+  key.id = new_id("key", now);
+  key.workspace_id = call.params["ws"];
+  key.name = name->value_or("");
+  key.token_prefix = token.substr(0, 11);
+  key.token_hash = sha256_hex(token);
+  key.created_at_ms = now;
+  auto created = services.store.create_api_key(key);
+  if (!created) return call.respond(error_response(created.error()));
+  nlohmann::json json = to_json(*created);
+  json["token"] = token;  // shown once; only its hash is stored
+  call.respond(json_response(201, json));
+}
+
+}  // namespace
+
+void add_workspace_routes(Router& router, const ApiServices& services) {
+  const ApiServices* s = &services;
+  router.add("POST", "/api/v1/workspaces", Access::admin, [s](ApiCall& call) { create_workspace(call, *s); });
+  router.add("GET", "/api/v1/workspaces", Access::any, [s](ApiCall& call) { list_workspaces(call, *s); });
+  router.add("GET", "/api/v1/workspaces/{ws}", Access::workspace, [s](ApiCall& call) {
+    respond_with(call, s->store.get_workspace(call.params["ws"]), 200, [](const Workspace& w) { return to_json(w); });
+  });
+  router.add("PATCH", "/api/v1/workspaces/{ws}", Access::workspace, [s](ApiCall& call) { update_workspace(call, *s); });
+  router.add("DELETE", "/api/v1/workspaces/{ws}", Access::admin, [s](ApiCall& call) {
+    const std::string& id = call.params["ws"];
+    if (auto deleted = s->store.delete_workspace(id); !deleted) return call.respond(error_response(deleted.error()));
+    s->subscriptions.remove_workspace(id);
+    call.respond(no_content());
+  });
+  router.add("POST", "/api/v1/workspaces/{ws}/api-keys", Access::admin, [s](ApiCall& call) { create_api_key(call, *s); });
+  router.add("GET", "/api/v1/workspaces/{ws}/api-keys", Access::admin, [s](ApiCall& call) {
+    respond_with(call, s->store.list_api_keys(call.params["ws"]), 200,
+                 [](const std::vector<ApiKey>& keys) { return list_to_json(keys); });
+  });
+  router.add("DELETE", "/api/v1/workspaces/{ws}/api-keys/{key}", Access::admin, [s](ApiCall& call) {
+    if (auto deleted = s->store.delete_api_key(call.params["ws"], call.params["key"]); !deleted) {
+      return call.respond(error_response(deleted.error()));
+    }
+    call.respond(no_content());
+  });
+}
+
+}  // namespace ferry

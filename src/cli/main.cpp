@@ -1,0 +1,71 @@
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+#include "cli/serve_command.hpp"
+#include "cli/serve_settings.hpp"
+
+namespace {
+
+std::string env_name(const std::string& setting) {
+  std::string name = "FERRY_";
+  for (char c : setting) name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return name;
+}
+
+// --config FILE (or FERRY_CONFIG) is read before the other flags, so that
+// flags and environment variables can override what the file says.
+std::string find_config_path(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
+  }
+  if (const char* path = std::getenv("FERRY_CONFIG")) return path;
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Ferry: a self-hosted webhook delivery server"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", ferry::kFerryVersion);
+
+  auto* serve = app.add_subcommand("serve", "run the server (SQLite in --data-dir by default)");
+  std::map<std::string, std::string> texts;
+  std::string config_path = find_config_path(argc, argv);
+  if (!config_path.empty()) {
+    auto from_file = ferry::read_settings_file(config_path);
+    if (!from_file) {
+      std::cerr << "ferry: " << from_file.error().message << '\n';
+      return 2;
+    }
+    texts = std::move(*from_file);
+  }
+  serve->add_option("--config", config_path, "TOML file of settings (keys as the flags, with '_' for '-')")
+      ->envname("FERRY_CONFIG");
+  std::map<std::string, std::string> given;
+  for (const auto& spec : ferry::serve_setting_specs()) {
+    auto* option = serve->add_option("--" + spec.name, given[spec.name], spec.help)->envname(env_name(spec.name));
+    const auto it = texts.find(spec.name);
+    option->default_str(it != texts.end() ? it->second : spec.default_value);
+  }
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (serve->parsed()) {
+    for (const auto& spec : ferry::serve_setting_specs()) {
+      if (serve->get_option("--" + spec.name)->count() > 0) texts[spec.name] = given[spec.name];
+    }
+    auto settings = ferry::parse_serve_settings(texts);
+    if (!settings) {
+      std::cerr << "ferry serve: " << settings.error().message << '\n';
+      return 2;
+    }
+    return ferry::run_serve(*settings);
+  }
+  return 0;
+}

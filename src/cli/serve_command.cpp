@@ -1,0 +1,169 @@
+#include "cli/serve_command.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/api_handler.hpp"
+#include "api/http_server.hpp"
+#include "core/ids.hpp"
+#include "core/subscription_index.hpp"
+#include "delivery/curl_transport.hpp"
+#include "delivery/scheduler.hpp"
+#include "ingest/ingestor.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace ferry {
+
+namespace {
+
+void configure_logging(const ServeSettings& settings) {
+  auto logger = spdlog::stderr_color_mt("ferry");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(settings.log_level));
+  if (settings.log_format == "json") {
+    spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","thread":%t,"message":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  }
+}
+
+// The admin token: the configured one, else the one kept in the data
+// directory, else a new one written there (readable by the owner only).
+Result<std::string> resolve_admin_token(const ServeSettings& settings) {
+  if (!settings.admin_token.empty()) return settings.admin_token;
+  const auto path = std::filesystem::path(settings.data_dir) / "admin-token";
+  if (std::ifstream in(path); in) {
+    std::string token;
+    std::getline(in, token);
+    if (!token.empty()) return token;
+  }
+  unsigned char random[24];
+  random_bytes(random, sizeof random);
+  const std::string token = "fa_" + to_hex(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+  const mode_t previous = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  out << token << '\n';
+  out.close();
+  ::umask(previous);
+  if (!out) return make_error(ErrorCode::unavailable, "cannot write " + path.string());
+  return token;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "ferry serve: " << message << '\n';
+  return 1;
+}
+
+}  // namespace
+
+int run_serve(const ServeSettings& settings) {
+  configure_logging(settings);
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (!settings.database.empty()) {
+    return fail("--database " + settings.database + ": only the embedded SQLite store is available in this build");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(settings.data_dir, ec);
+  if (ec) return fail("cannot create data directory " + settings.data_dir + ": " + ec.message());
+  auto admin_token = resolve_admin_token(settings);
+  if (!admin_token) return fail(admin_token.error().message);
+  auto targets = TargetPolicy::parse(settings.allow_targets);
+  if (!targets) return fail("--allow-targets: " + targets.error().message);
+
+  auto store = SqliteStore::open((std::filesystem::path(settings.data_dir) / "ferry.db").string());
+  if (!store) return fail("cannot open the store: " + store.error().message);
+
+  SystemClock clock;
+  Metrics metrics;
+  SubscriptionIndex subscriptions;
+  auto endpoints = (*store)->list_all_endpoints();
+  if (!endpoints) return fail("cannot read endpoints: " + endpoints.error().message);
+  subscriptions.replace_all(*endpoints);
+
+  const std::string user_agent = std::string("Ferry/") + kFerryVersion;
+  CurlTransportConfig transport_config;
+  transport_config.policy = *targets;
+  transport_config.user_agent = user_agent;
+  transport_config.verify_tls = settings.verify_tls;
+  transport_config.ca_file = settings.tls_ca_file;
+  CurlTransport transport(transport_config);
+
+  SchedulerConfig scheduler_config;
+  scheduler_config.retry = settings.retry;
+  scheduler_config.endpoint_concurrency = settings.endpoint_concurrency;
+  scheduler_config.max_in_flight = settings.max_in_flight;
+  scheduler_config.connect_timeout = settings.connect_timeout;
+  scheduler_config.request_timeout = settings.request_timeout;
+  scheduler_config.max_response_body = settings.max_response_body_bytes;
+  scheduler_config.user_agent = user_agent;
+  Store& the_store = **store;
+  Scheduler scheduler(the_store, transport, clock, metrics, scheduler_config, [&](const std::string& workspace_id) {
+    std::vector<Endpoint> all;
+    if (auto listed = the_store.list_endpoints(workspace_id, PageRequest{"", 1000})) all = std::move(listed->items);
+    subscriptions.replace_workspace(workspace_id, all);
+  });
+
+  Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{}, [&scheduler] { scheduler.wake(); });
+  ApiServices services{the_store, ingestor, subscriptions, metrics, clock, *targets, [&scheduler] { scheduler.wake(); },
+                       *admin_token, kFerryVersion};
+  ApiHandler api(services, settings.api_workers);
+
+  HttpServer::Config http_config;
+  http_config.host = settings.listen_host;
+  http_config.port = settings.listen_port;
+  http_config.threads = settings.http_threads;
+  http_config.max_body_bytes = settings.max_body_bytes;
+  http_config.max_header_bytes = settings.max_header_bytes;
+  http_config.read_timeout = std::chrono::duration_cast<std::chrono::seconds>(settings.read_timeout);
+  http_config.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(settings.idle_timeout);
+  http_config.server_header = user_agent;
+  if (http_config.read_timeout.count() < 1) http_config.read_timeout = std::chrono::seconds(1);
+  if (http_config.idle_timeout.count() < 1) http_config.idle_timeout = std::chrono::seconds(1);
+
+  scheduler.start();
+  auto server = HttpServer::start(http_config, api);
+  if (!server) {
+    scheduler.stop(std::chrono::milliseconds(0));
+    transport.shutdown(std::chrono::milliseconds(0));
+    return fail("cannot listen on " + settings.listen_host + ":" + std::to_string(settings.listen_port) + ": " +
+                server.error().message);
+  }
+  std::cout << "Ferry " << kFerryVersion << " listening on http://" << (*server)->address() << '\n'
+            << "admin token: " << *admin_token << '\n'
+            << "data directory: " << settings.data_dir << std::endl;
+  spdlog::info("listening on {}", (*server)->address());
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+
+  // Order matters: requests in flight finish (their publishes commit) before
+  // ingest stops; attempts in flight finish and are recorded before the
+  // transport goes away.
+  (*server)->shutdown(settings.shutdown_grace);
+  api.stop();
+  ingestor.stop();
+  scheduler.stop(settings.shutdown_grace);
+  transport.shutdown(std::chrono::milliseconds(500));
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace ferry

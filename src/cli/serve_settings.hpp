@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/retry_policy.hpp"
+
+namespace ferry {
+
+// Every setting of `ferry serve`, typed and validated. Each can be given as
+// a flag (--request-timeout), a FERRY_* environment variable
+// (FERRY_REQUEST_TIMEOUT) or a key of the TOML file (request_timeout);
+// flags win over the environment, which wins over the file.
+struct ServeSettings {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  std::string admin_token;
+  std::string database;
+  std::string allow_targets;
+  RetryPolicy retry;
+  std::chrono::milliseconds request_timeout{15000};
+  std::chrono::milliseconds connect_timeout{5000};
+  int endpoint_concurrency = 8;
+  int max_in_flight = 1024;
+  std::size_t max_response_body_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds shutdown_grace{10000};
+  int http_threads = 2;
+  int api_workers = 4;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  bool verify_tls = true;
+  std::string tls_ca_file;
+};
+
+// One setting as text, before it is typed.
+struct SettingSpec {
+  std::string name;  // flag name without "--"
+  std::string help;
+  std::string default_value;
+};
+
+const std::vector<SettingSpec>& serve_setting_specs();
+
+// Reads a TOML file into setting texts; unknown keys are an error.
+Result<std::map<std::string, std::string>> read_settings_file(const std::string& path);
+
+// Types and validates the texts; errors name the setting.
+Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::string>& texts);
+
+}  // namespace ferry

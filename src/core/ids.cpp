@@ -1,0 +1,69 @@
+#include "core/ids.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+
+namespace ferry {
+
+namespace {
+constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}
+
+void random_bytes(unsigned char* out, std::size_t size) {
+  // RAND_bytes only fails when the OS entropy source is broken; continuing
+  // would hand out predictable secrets, so stopping is the safe answer.
+  if (RAND_bytes(out, static_cast<int>(size)) != 1) std::abort();
+}
+
+double random_unit() {
+  std::uint64_t value = 0;
+  random_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value);
+  return static_cast<double>(value >> 11) * 0x1.0p-53;
+}
+
+std::string new_id(std::string_view prefix, UnixMillis now_ms) {
+  std::array<unsigned char, 16> bits{};
+  auto millis = static_cast<std::uint64_t>(now_ms);
+  for (int i = 5; i >= 0; --i) {
+    bits[static_cast<std::size_t>(i)] = static_cast<unsigned char>(millis & 0xFF);
+    millis >>= 8;
+  }
+  random_bytes(bits.data() + 6, 10);
+
+  // 128 bits as 26 base32 digits, most significant first: read as a 130-bit
+  // number whose top 2 bits are zero.
+  std::string id;
+  id.reserve(prefix.size() + 27);
+  id.append(prefix);
+  id.push_back('_');
+  auto bit_at = [&bits](int position) -> unsigned {  // position 0 = most significant of the 130
+    const int data_bit = position - 2;
+    if (data_bit < 0) return 0;
+    return (bits[static_cast<std::size_t>(data_bit / 8)] >> (7 - data_bit % 8)) & 1U;
+  };
+  std::array<char, 26> digits{};
+  for (int digit = 0; digit < 26; ++digit) {
+    unsigned value = 0;
+    for (int bit = 0; bit < 5; ++bit) value = (value << 1) | bit_at(digit * 5 + bit);
+    digits[static_cast<std::size_t>(digit)] = kCrockford[value];
+  }
+  id.append(digits.data(), digits.size());
+  return id;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    auto byte = static_cast<unsigned char>(c);
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 15]);
+  }
+  return out;
+}
+
+}  // namespace ferry

@@ -1,0 +1,86 @@
+#include "core/subscription_index.hpp"
+
+#include <algorithm>
+
+namespace ferry {
+
+WorkspaceSubscriptions::WorkspaceSubscriptions(std::span<const Endpoint> endpoints) {
+  for (const auto& endpoint : endpoints) {
+    if (!endpoint.enabled) continue;
+    const std::size_t index = endpoint_ids_.size();
+    endpoint_ids_.push_back(endpoint.id);
+    if (endpoint.filter_types.empty()) {
+      everything_.push_back(index);
+      continue;
+    }
+    for (const auto& pattern : endpoint.filter_types) {
+      if (pattern == "*") {
+        everything_.push_back(index);
+      } else if (pattern.ends_with(".*")) {
+        prefix_[pattern.substr(0, pattern.size() - 1)].push_back(index);
+      } else {
+        exact_[pattern].push_back(index);
+      }
+    }
+  }
+  endpoint_count_ = endpoint_ids_.size();
+}
+
+std::vector<std::string> WorkspaceSubscriptions::endpoints_for(std::string_view type) const {
+  std::vector<std::size_t> matched = everything_;
+  if (auto it = exact_.find(std::string(type)); it != exact_.end()) {
+    matched.insert(matched.end(), it->second.begin(), it->second.end());
+  }
+  if (!prefix_.empty()) {
+    // Every dotted prefix of the type: "a.b.c" -> "a.", "a.b.".
+    for (std::size_t dot = type.find('.'); dot != std::string_view::npos; dot = type.find('.', dot + 1)) {
+      if (auto it = prefix_.find(std::string(type.substr(0, dot + 1))); it != prefix_.end()) {
+        matched.insert(matched.end(), it->second.begin(), it->second.end());
+      }
+    }
+  }
+  std::sort(matched.begin(), matched.end());
+  matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
+  std::vector<std::string> ids;
+  ids.reserve(matched.size());
+  for (std::size_t index : matched) ids.push_back(endpoint_ids_[index]);
+  return ids;
+}
+
+std::shared_ptr<const WorkspaceSubscriptions> SubscriptionIndex::workspace(std::string_view workspace_id) const {
+  std::shared_ptr<const Map> map;
+  {
+    std::lock_guard lock(mutex_);
+    map = map_;
+  }
+  auto it = map->find(std::string(workspace_id));
+  return it == map->end() ? nullptr : it->second;
+}
+
+void SubscriptionIndex::replace_workspace(const std::string& workspace_id, std::span<const Endpoint> endpoints) {
+  auto entry = std::make_shared<const WorkspaceSubscriptions>(endpoints);
+  std::lock_guard lock(mutex_);
+  auto next = std::make_shared<Map>(*map_);
+  (*next)[workspace_id] = std::move(entry);
+  map_ = std::move(next);
+}
+
+void SubscriptionIndex::remove_workspace(const std::string& workspace_id) {
+  std::lock_guard lock(mutex_);
+  auto next = std::make_shared<Map>(*map_);
+  next->erase(workspace_id);
+  map_ = std::move(next);
+}
+
+void SubscriptionIndex::replace_all(std::span<const Endpoint> endpoints) {
+  std::unordered_map<std::string, std::vector<Endpoint>> by_workspace;
+  for (const auto& endpoint : endpoints) by_workspace[endpoint.workspace_id].push_back(endpoint);
+  auto next = std::make_shared<Map>();
+  for (const auto& [workspace_id, list] : by_workspace) {
+    (*next)[workspace_id] = std::make_shared<const WorkspaceSubscriptions>(list);
+  }
+  std::lock_guard lock(mutex_);
+  map_ = std::move(next);
+}
+
+}  // namespace ferry

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/endpoint.hpp"
+
+namespace ferry {
+
+// Which enabled endpoints of one workspace subscribe to which types:
+// a hash map for exact names, a map of dotted prefixes for "group.*"
+// wildcards, and a list for "*". Immutable once built.
+class WorkspaceSubscriptions {
+ public:
+  explicit WorkspaceSubscriptions(std::span<const Endpoint> endpoints);
+
+  // Ids of the enabled endpoints whose filter selects `type`, each once, in
+  // a stable order.
+  std::vector<std::string> endpoints_for(std::string_view type) const;
+  std::size_t endpoint_count() const { return endpoint_count_; }
+
+ private:
+  // Indexes into endpoint_ids_.
+  std::unordered_map<std::string, std::vector<std::size_t>> exact_;
+  std::unordered_map<std::string, std::vector<std::size_t>> prefix_;  // "group." -> subscribers of "group.*"
+  std::vector<std::size_t> everything_;
+  std::vector<std::string> endpoint_ids_;
+  std::size_t endpoint_count_ = 0;
+};
+
+// Snapshots of every workspace's subscriptions. Readers get an immutable
+// snapshot and never wait on a rebuild; writers replace one workspace at a
+// time. Safe for concurrent use.
+class SubscriptionIndex {
+ public:
+  std::shared_ptr<const WorkspaceSubscriptions> workspace(std::string_view workspace_id) const;
+
+  // Rebuilds the workspace's entry from all of its endpoints (disabled ones are skipped).
+  void replace_workspace(const std::string& workspace_id, std::span<const Endpoint> endpoints);
+  void remove_workspace(const std::string& workspace_id);
+  // Rebuilds everything from every endpoint of every workspace.
+  void replace_all(std::span<const Endpoint> endpoints);
+
+ private:
+  using Map = std::unordered_map<std::string, std::shared_ptr<const WorkspaceSubscriptions>>;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Map> map_ = std::make_shared<Map>();
+};
+
+}  // namespace ferry

@@ -1,0 +1,277 @@
+#include "delivery/scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/ids.hpp"
+#include "core/wire_profile.hpp"
+
+namespace ferry {
+
+Scheduler::Scheduler(Store& store, Transport& transport, const Clock& clock, Metrics& metrics, SchedulerConfig config,
+                     std::function<void(const std::string&)> on_endpoint_disabled)
+    : store_(store),
+      transport_(transport),
+      clock_(clock),
+      metrics_(metrics),
+      config_(std::move(config)),
+      on_endpoint_disabled_(std::move(on_endpoint_disabled)) {}
+
+Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
+
+void Scheduler::start() {
+  if (auto released = store_.release_all_leases(); !released) {
+    spdlog::error("could not release delivery leases: {}", released.error().message);
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void Scheduler::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void Scheduler::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      stopping_ = true;
+      stop_deadline_ = std::chrono::steady_clock::now() + grace;
+    }
+  }
+  wake_cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::run() {
+  UnixMillis wake_at = clock_.now_ms();
+  while (true) {
+    std::vector<Completion> completions;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mutex_);
+      const auto delay = std::chrono::milliseconds(std::max<UnixMillis>(0, wake_at - clock_.now_ms()));
+      wake_cv_.wait_for(lock, delay, [this] { return stopping_ || woken_ || !completions_.empty(); });
+      completions.swap(completions_);
+      woken_ = false;
+      stopping = stopping_;
+      if (stopping && (in_flight_ - static_cast<int>(completions.size()) <= 0 ||
+                       std::chrono::steady_clock::now() >= stop_deadline_)) {
+        lock.unlock();
+        record(completions);
+        return;
+      }
+    }
+    record(completions);
+    if (stopping) {
+      wake_at = clock_.now_ms() + 10;
+      continue;
+    }
+    const UnixMillis now = clock_.now_ms();
+    dispatch_waiting(now);
+    const int before = in_flight_ + waiting_;
+    claim(now);
+    const bool claimed_full_batch = in_flight_ + waiting_ - before >= config_.claim_batch;
+    wake_at = next_wake(now, claimed_full_batch);
+  }
+}
+
+UnixMillis Scheduler::next_wake(UnixMillis now, bool claimed_full_batch) {
+  if (claimed_full_batch) return now;  // more is probably due
+  UnixMillis wake_at = now + config_.idle_poll.count();
+  if (in_flight_ + waiting_ < config_.max_in_flight) {
+    if (auto due = store_.next_due_time(); due && *due) wake_at = std::min(wake_at, std::max(now, **due));
+  }
+  // Endpoints held back only by their rate limit get a token within 1/rate s.
+  for (const auto& [id, state] : endpoints_) {
+    if (!state.waiting.empty() && state.in_flight < config_.endpoint_concurrency) {
+      wake_at = std::min(wake_at, now + 20);
+    }
+  }
+  if (!unrecorded_.empty()) wake_at = std::min(wake_at, now + 200);
+  return wake_at;
+}
+
+void Scheduler::claim(UnixMillis now) {
+  const int room = config_.max_in_flight - in_flight_ - waiting_;
+  if (room <= 0) return;
+  // Endpoints that cannot take more right now are left out of the claim, so
+  // their backlog does not crowd out everyone else's due work.
+  std::vector<std::string> saturated;
+  for (const auto& [id, state] : endpoints_) {
+    if (state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty()) saturated.push_back(id);
+  }
+  auto due = store_.claim_due_deliveries(now, std::min(room, config_.claim_batch), now + config_.lease.count(),
+                                         saturated);
+  if (!due) {
+    spdlog::error("claiming due deliveries failed: {}", due.error().message);
+    return;
+  }
+  for (auto& delivery : *due) offer(std::move(delivery), now);
+}
+
+void Scheduler::offer(DueDelivery due, UnixMillis now) {
+  EndpointState& state = endpoints_[due.endpoint.id];
+  if (state.waiting.empty() && state.in_flight < config_.endpoint_concurrency &&
+      take_token(state, due.endpoint, now)) {
+    send(std::move(due), state, now);
+    return;
+  }
+  state.waiting.push_back(std::move(due));
+  ++waiting_;
+}
+
+void Scheduler::dispatch_waiting(UnixMillis now) {
+  for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+    EndpointState& state = it->second;
+    while (!state.waiting.empty() && state.in_flight < config_.endpoint_concurrency &&
+           take_token(state, state.waiting.front().endpoint, now)) {
+      DueDelivery due = std::move(state.waiting.front());
+      state.waiting.pop_front();
+      --waiting_;
+      send(std::move(due), state, now);
+    }
+    if (state.in_flight == 0 && state.waiting.empty() && state.tokens_at_ms == 0) {
+      it = endpoints_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Scheduler::take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now) {
+  if (!endpoint.rate_limit || *endpoint.rate_limit <= 0) return true;
+  const double rate = *endpoint.rate_limit;
+  if (state.tokens_at_ms == 0) {
+    state.tokens = rate;  // a full bucket: bursts up to one second's worth
+  } else {
+    state.tokens = std::min(rate, state.tokens + rate * static_cast<double>(now - state.tokens_at_ms) / 1000.0);
+  }
+  state.tokens_at_ms = now;
+  if (state.tokens < 1.0) return false;
+  state.tokens -= 1.0;
+  return true;
+}
+
+void Scheduler::send(DueDelivery due, EndpointState& state, UnixMillis now) {
+  auto wire = render_wire_request(due.message, due.endpoint, now, config_.user_agent);
+  OutgoingRequest request;
+  request.url = due.endpoint.url;
+  request.connect_timeout = config_.connect_timeout;
+  request.total_timeout = config_.request_timeout;
+  request.max_response_body = config_.max_response_body;
+  HeaderList request_headers;
+  if (wire) {
+    request.headers = std::move(wire->headers);
+    request.body = std::move(wire->body);
+    request_headers = request.headers;
+  }
+  ++state.in_flight;
+  ++in_flight_;
+  metrics_.deliveries_in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto completion = std::make_shared<Completion>();
+  completion->due = std::move(due);
+  completion->request_headers = std::move(request_headers);
+  completion->started_at_ms = now;
+  auto finish = [this, completion](TransportResponse response) {
+    completion->response = std::move(response);
+    {
+      std::lock_guard lock(mutex_);
+      completions_.push_back(std::move(*completion));
+    }
+    wake_cv_.notify_one();
+  };
+  if (!wire) {
+    // Cannot happen for secrets validated on the way in; recorded, not thrown.
+    TransportResponse failed;
+    failed.error = "other";
+    failed.error_detail = "could not sign the request: " + wire.error().message;
+    finish(std::move(failed));
+    return;
+  }
+  transport_.send(std::move(request), std::move(finish));
+}
+
+AttemptRecord Scheduler::to_record(Completion& completion, UnixMillis now) {
+  const DueDelivery& due = completion.due;
+  TransportResponse& response = completion.response;
+  AttemptRecord record;
+  Attempt& attempt = record.attempt;
+  attempt.id = new_id("atm", completion.started_at_ms);
+  attempt.workspace_id = due.delivery.workspace_id;
+  attempt.delivery_id = due.delivery.id;
+  attempt.message_id = due.message.id;
+  attempt.endpoint_id = due.endpoint.id;
+  attempt.attempt_number = due.delivery.attempt_count + 1;
+  attempt.started_at_ms = completion.started_at_ms;
+  attempt.latency_us = response.latency_us;
+  attempt.url = due.endpoint.url;
+  for (auto& [name, value] : completion.request_headers) {
+    attempt.request_headers.emplace_back(name, is_sensitive_header(name) ? "[redacted]" : std::move(value));
+  }
+  attempt.response_status = response.status;
+  attempt.response_headers = std::move(response.headers);
+  attempt.response_body = std::move(response.body);
+  attempt.error = std::move(response.error);
+  attempt.error_detail = std::move(response.error_detail);
+
+  AttemptResult result{attempt.attempt_number, attempt.response_status, std::nullopt};
+  for (const auto& [name, value] : attempt.response_headers) {
+    if (name == "retry-after") result.retry_after = parse_retry_after(value, now);
+  }
+  const RetryDecision decision = decide_retry(config_.retry, result, now, random_unit());
+  record.new_state = decision.state;
+  record.next_attempt_at_ms = decision.next_attempt_at_ms;
+  record.disable_endpoint_reason = decision.disable_endpoint_reason;
+  return record;
+}
+
+void Scheduler::record(std::vector<Completion>& completions) {
+  if (completions.empty() && unrecorded_.empty()) return;
+  const UnixMillis now = clock_.now_ms();
+  std::vector<std::string> disabled_workspaces;
+  for (auto& completion : completions) {
+    auto it = endpoints_.find(completion.due.endpoint.id);
+    if (it != endpoints_.end()) --it->second.in_flight;
+    --in_flight_;
+    metrics_.deliveries_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    AttemptRecord record = to_record(completion, now);
+    const Attempt& attempt = record.attempt;
+    metrics_.observe_attempt_latency(static_cast<double>(attempt.latency_us) / 1e6);
+    if (!attempt.response_status) metrics_.attempts_transport_error.fetch_add(1, std::memory_order_relaxed);
+    else if (record.new_state == DeliveryState::succeeded) metrics_.attempts_success.fetch_add(1, std::memory_order_relaxed);
+    else metrics_.attempts_http_error.fetch_add(1, std::memory_order_relaxed);
+    if (record.new_state == DeliveryState::succeeded) metrics_.deliveries_succeeded.fetch_add(1, std::memory_order_relaxed);
+    if (record.new_state == DeliveryState::failed) metrics_.deliveries_failed.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("attempt {} delivery={} endpoint={} status={} error={} latency_ms={:.1f} next={}", attempt.id,
+                  attempt.delivery_id, attempt.endpoint_id,
+                  attempt.response_status ? std::to_string(*attempt.response_status) : "-",
+                  attempt.error.empty() ? "-" : attempt.error, static_cast<double>(attempt.latency_us) / 1000.0,
+                  delivery_state_name(record.new_state));
+    if (record.disable_endpoint_reason) {
+      metrics_.endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("endpoint {} disabled: {}", attempt.endpoint_id, *record.disable_endpoint_reason);
+      disabled_workspaces.push_back(attempt.workspace_id);
+      // Its held-back deliveries are failed in the store with the endpoint; drop them here.
+      if (it != endpoints_.end()) {
+        waiting_ -= static_cast<int>(it->second.waiting.size());
+        it->second.waiting.clear();
+      }
+    }
+    unrecorded_.push_back(std::move(record));
+  }
+  if (auto written = store_.record_attempts(unrecorded_); !written) {
+    // The leases keep these deliveries reserved; try again shortly.
+    spdlog::error("recording {} attempts failed: {}", unrecorded_.size(), written.error().message);
+    return;
+  }
+  unrecorded_.clear();
+  for (const auto& workspace_id : disabled_workspaces) on_endpoint_disabled_(workspace_id);
+}
+
+}  // namespace ferry

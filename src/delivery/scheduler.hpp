@@ -1,0 +1,106 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "core/retry_policy.hpp"
+#include "delivery/transport.hpp"
+#include "store/store.hpp"
+
+namespace ferry {
+
+struct SchedulerConfig {
+  RetryPolicy retry;
+  int endpoint_concurrency = 8;  // attempts in flight per endpoint
+  int max_in_flight = 1024;      // attempts in flight in total (claimed and waiting included)
+  int claim_batch = 256;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{15000};
+  std::size_t max_response_body = 64 * 1024;
+  std::string user_agent = "Ferry";
+  // How long a claimed delivery stays reserved for this process.
+  std::chrono::milliseconds lease{std::chrono::minutes(10)};
+  // Longest sleep when nothing is known to be due (the store is the truth;
+  // this bounds how late work from elsewhere is noticed).
+  std::chrono::milliseconds idle_poll{1000};
+};
+
+// Moves due deliveries from the store to the transport and their outcomes
+// back: claims due work in batches, keeps each endpoint under its in-flight
+// cap and rate limit (so one slow endpoint never holds back the others),
+// decides retries, and records every attempt. One thread; the store stays
+// the truth, so a restart carries on where a crash left off.
+class Scheduler {
+ public:
+  // `on_endpoint_disabled(workspace_id)` runs after a delivery outcome disabled an endpoint.
+  Scheduler(Store& store, Transport& transport, const Clock& clock, Metrics& metrics, SchedulerConfig config,
+            std::function<void(const std::string&)> on_endpoint_disabled);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  void start();
+  // Work may be due now (new messages, a resend). Safe from any thread.
+  void wake();
+  // Stops claiming, waits up to `grace` for attempts in flight and records
+  // them, then returns. Deliveries not finished stay leased in the store and
+  // are released on the next start. Idempotent.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  struct Completion {
+    DueDelivery due;
+    HeaderList request_headers;
+    UnixMillis started_at_ms = 0;
+    TransportResponse response;
+  };
+  struct EndpointState {
+    int in_flight = 0;
+    std::deque<DueDelivery> waiting;  // claimed, held back by the cap or the rate limit
+    double tokens = 0;                // rate-limit bucket
+    UnixMillis tokens_at_ms = 0;
+  };
+
+  void run();
+  void record(std::vector<Completion>& completions);
+  AttemptRecord to_record(Completion& completion, UnixMillis now);
+  void claim(UnixMillis now);
+  void dispatch_waiting(UnixMillis now);
+  // Sends now if the endpoint has room, else queues it; returns false if queued.
+  void offer(DueDelivery due, UnixMillis now);
+  bool take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now);
+  void send(DueDelivery due, EndpointState& state, UnixMillis now);
+  UnixMillis next_wake(UnixMillis now, bool claimed_full_batch);
+
+  Store& store_;
+  Transport& transport_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  SchedulerConfig config_;
+  std::function<void(const std::string&)> on_endpoint_disabled_;
+
+  // Owned by the scheduler thread.
+  std::unordered_map<std::string, EndpointState> endpoints_;
+  int in_flight_ = 0;
+  int waiting_ = 0;
+  std::vector<AttemptRecord> unrecorded_;  // records whose write failed; retried
+
+  std::mutex mutex_;
+  std::condition_variable wake_cv_;
+  std::vector<Completion> completions_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_;
+  std::thread thread_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,186 @@
+#include "store/sqlite_migrations.hpp"
+
+#include <array>
+#include <string>
+
+#include "store/sqlite_connection.hpp"
+
+namespace ferry {
+
+namespace {
+
+// Version 1: the initial schema.
+//
+// Rows that belong to a workspace are keyed (workspace_id, id) and reference
+// their parents with ON DELETE CASCADE, so deleting a workspace or an endpoint
+// removes everything below it in the same statement. Lists (secrets, filters,
+// headers, examples, flags) are JSON arrays in TEXT columns: they are read and
+// written whole, never queried. Payloads and response bodies are BLOBs so
+// their bytes come back exactly as given.
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE workspaces (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+  workspace_id TEXT    NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id           TEXT    NOT NULL,
+  name         TEXT    NOT NULL,
+  token_prefix TEXT    NOT NULL,
+  token_hash   TEXT    NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE event_types (
+  name          TEXT    NOT NULL PRIMARY KEY,
+  group_name    TEXT    NOT NULL,
+  description   TEXT    NOT NULL,
+  schema_json   TEXT    NOT NULL,
+  examples_json TEXT    NOT NULL,
+  flags         TEXT    NOT NULL,
+  archived      INTEGER NOT NULL CHECK (archived IN (0, 1)),
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE endpoints (
+  workspace_id    TEXT    NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id              TEXT    NOT NULL,
+  url             TEXT    NOT NULL,
+  description     TEXT    NOT NULL,
+  secrets         TEXT    NOT NULL,
+  filter_types    TEXT    NOT NULL,
+  profile         TEXT    NOT NULL,
+  headers         TEXT    NOT NULL,
+  rate_limit      INTEGER,
+  enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  disabled_reason TEXT    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE messages (
+  workspace_id    TEXT    NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id              TEXT    NOT NULL,
+  type            TEXT    NOT NULL,
+  payload         BLOB    NOT NULL,
+  created_at      INTEGER NOT NULL,
+  idempotency_key TEXT,
+  test            INTEGER NOT NULL CHECK (test IN (0, 1)),
+  PRIMARY KEY (workspace_id, id)
+);
+-- Idempotency look-ups; a key expires by being set to NULL, which also takes
+-- the row out of this index.
+CREATE UNIQUE INDEX messages_idempotency_key ON messages (workspace_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX messages_type ON messages (workspace_id, type, id);
+
+CREATE TABLE deliveries (
+  workspace_id    TEXT    NOT NULL,
+  id              TEXT    NOT NULL,
+  message_id      TEXT    NOT NULL,
+  endpoint_id     TEXT    NOT NULL,
+  state           TEXT    NOT NULL CHECK (state IN ('pending', 'retrying', 'succeeded', 'failed')),
+  attempt_count   INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  leased_until    INTEGER,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id),
+  FOREIGN KEY (workspace_id, message_id) REFERENCES messages (workspace_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (workspace_id, endpoint_id) REFERENCES endpoints (workspace_id, id) ON DELETE CASCADE
+);
+-- The scheduler's queue. Partial, so the millions of finished deliveries
+-- cost it nothing: claiming walks only open rows, oldest due first.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'retrying');
+-- Failing an endpoint's open deliveries (on disable) without scanning its history.
+CREATE INDEX deliveries_open_by_endpoint ON deliveries (workspace_id, endpoint_id)
+  WHERE state IN ('pending', 'retrying');
+CREATE INDEX deliveries_endpoint ON deliveries (workspace_id, endpoint_id, id);
+CREATE INDEX deliveries_message ON deliveries (workspace_id, message_id, id);
+
+CREATE TABLE attempts (
+  workspace_id     TEXT    NOT NULL,
+  id               TEXT    NOT NULL,
+  delivery_id      TEXT    NOT NULL,
+  message_id       TEXT    NOT NULL,
+  endpoint_id      TEXT    NOT NULL,
+  attempt_number   INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL,
+  latency_us       INTEGER NOT NULL,
+  url              TEXT    NOT NULL,
+  request_headers  TEXT    NOT NULL,
+  response_status  INTEGER,
+  response_headers TEXT    NOT NULL,
+  response_body    BLOB    NOT NULL,
+  error            TEXT    NOT NULL,
+  error_detail     TEXT    NOT NULL,
+  PRIMARY KEY (workspace_id, id),
+  FOREIGN KEY (workspace_id, delivery_id) REFERENCES deliveries (workspace_id, id) ON DELETE CASCADE
+);
+CREATE INDEX attempts_delivery ON attempts (workspace_id, delivery_id, id);
+CREATE INDEX attempts_message ON attempts (workspace_id, message_id, id);
+CREATE INDEX attempts_endpoint ON attempts (workspace_id, endpoint_id, id);
+)sql";
+
+constexpr std::array kMigrations{
+    SqliteMigration{1, kInitialSchema},
+};
+
+Result<int> current_version(SqliteConnection& connection) {
+  auto stmt = connection.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  auto row = stmt.step();
+  if (!row) return row.error();
+  return *row ? static_cast<int>(stmt.column_int(0)) : 0;
+}
+
+Status apply_one(SqliteConnection& connection, const SqliteMigration& migration, UnixMillis now_ms) {
+  auto transaction = SqliteTransaction::begin(connection, SqliteTransaction::Kind::immediate);
+  if (!transaction) return transaction.error();
+  // Read again under the write lock: another process opening the same file
+  // may have applied this step since we looked.
+  auto version = current_version(connection);
+  if (!version) return version.error();
+  if (*version >= migration.version) return {};
+  if (auto applied = connection.exec_script(std::string(migration.sql)); !applied) {
+    return make_error(ErrorCode::unavailable,
+                      "migration " + std::to_string(migration.version) + " failed: " + applied.error().message);
+  }
+  auto record = connection.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
+  record.bind_int(1, migration.version).bind_int(2, now_ms);
+  if (auto recorded = record.run(); !recorded) return recorded;
+  return transaction->commit();
+}
+
+}  // namespace
+
+std::span<const SqliteMigration> sqlite_migrations() { return kMigrations; }
+
+Status apply_sqlite_migrations(SqliteConnection& connection, UnixMillis now_ms) {
+  if (auto created = connection.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      !created) {
+    return created;
+  }
+  auto version = current_version(connection);
+  if (!version) return version.error();
+  const int newest = kMigrations.back().version;
+  if (*version > newest) {
+    return make_error(ErrorCode::unavailable, "sqlite: database schema version " + std::to_string(*version) +
+                                                  " is newer than this build supports (" + std::to_string(newest) +
+                                                  ")");
+  }
+  for (const auto& migration : kMigrations) {
+    if (migration.version <= *version) continue;
+    if (auto applied = apply_one(connection, migration, now_ms); !applied) return applied;
+  }
+  return {};
+}
+
+}  // namespace ferry

@@ -1,0 +1,846 @@
+#include "store/sqlite_store.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "store/sqlite_connection.hpp"
+#include "store/sqlite_migrations.hpp"
+#include "store/sqlite_rows.hpp"
+
+namespace ferry {
+
+namespace {
+
+constexpr int kMaxPageLimit = 1000;
+// Idle read connections kept open; more are opened while more threads read.
+constexpr std::size_t kMaxIdleReaders = 16;
+
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
+int clamp_limit(int limit) { return std::clamp(limit, 1, kMaxPageLimit); }
+
+Error not_found(std::string_view what) { return make_error(ErrorCode::not_found, cat(what, " not found")); }
+
+// Replaces SQLite's wording ("UNIQUE constraint failed: endpoints.id") for the
+// refusals a caller acts on; a foreign key failure on insert means the parent
+// is missing.
+Error explain(Error error, std::string_view what, std::string_view parent) {
+  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
+  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
+  return error;
+}
+
+// now - window without overflow, for windows like "forever" (INT64_MAX).
+UnixMillis saturating_sub(UnixMillis a, UnixMillis b) {
+  UnixMillis out = 0;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<UnixMillis>::min() : std::numeric_limits<UnixMillis>::max();
+}
+
+// Errors cross the Store interface as values. SQLite itself never throws, but
+// an allocation or a mutex can; those become `internal` errors too.
+template <class R, class Body>
+R guarded(Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::internal, cat("sqlite store: ", e.what()));
+  } catch (...) {
+    return make_error(ErrorCode::internal, "sqlite store: unknown exception");
+  }
+}
+
+// --- query helpers
+
+template <class Read>
+using RowOf = std::invoke_result_t<Read&, const SqliteStatement&, int>;
+
+template <class Read>
+Result<std::optional<RowOf<Read>>> query_one(SqliteStatement& stmt, Read read) {
+  auto row = stmt.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<RowOf<Read>>();
+  return std::optional<RowOf<Read>>(read(stmt, 0));
+}
+
+template <class Read>
+Result<std::vector<RowOf<Read>>> query_all(SqliteStatement& stmt, Read read) {
+  std::vector<RowOf<Read>> rows;
+  for (;;) {
+    auto row = stmt.step();
+    if (!row) return row.error();
+    if (!*row) return rows;
+    rows.push_back(read(stmt, 0));
+  }
+}
+
+template <class T>
+Result<T> require(Result<std::optional<T>> row, std::string_view what) {
+  if (!row) return row.error();
+  if (!*row) return not_found(what);
+  return std::move(**row);
+}
+
+// Runs an UPDATE or DELETE that must touch a row; touching none means the row
+// is not visible (missing, or in another workspace).
+Status run_on_row(SqliteConnection& db, SqliteStatement& stmt, std::string_view what) {
+  if (auto done = stmt.run(); !done) return done;
+  if (db.changes() == 0) return not_found(what);
+  return {};
+}
+
+using SqlValue = std::variant<std::string_view, std::int64_t>;
+
+// A SELECT whose WHERE terms depend on the caller's filters. Each term carries
+// one `?` and its value; SQLite numbers anonymous parameters left to right,
+// so values bind in the order the terms were added. Each distinct text is
+// prepared once per connection and cached like any fixed statement.
+class FilteredQuery {
+ public:
+  explicit FilteredQuery(std::string select_from) : sql_(std::move(select_from)) {}
+
+  FilteredQuery& where(std::string_view term, SqlValue value) {
+    sql_ += values_.empty() ? " WHERE " : " AND ";
+    sql_ += term;
+    values_.push_back(value);
+    return *this;
+  }
+
+  // Keyset pagination: rows older than the cursor, newest first, one more
+  // than asked for so the caller learns whether another page follows.
+  FilteredQuery& page(std::string_view id_column, const PageRequest& page) {
+    if (!page.cursor.empty()) where(cat(id_column, " < ?"), page.cursor);
+    sql_ += cat(" ORDER BY ", id_column, " DESC LIMIT ?");
+    values_.push_back(std::int64_t{clamp_limit(page.limit)} + 1);
+    return *this;
+  }
+
+  SqliteStatement prepare(SqliteConnection& db) const {
+    auto stmt = db.prepare(sql_);
+    int index = 1;
+    for (const auto& value : values_) {
+      if (const auto* text = std::get_if<std::string_view>(&value)) {
+        stmt.bind_text(index++, *text);
+      } else {
+        stmt.bind_int(index++, std::get<std::int64_t>(value));
+      }
+    }
+    return stmt;
+  }
+
+ private:
+  std::string sql_;
+  std::vector<SqlValue> values_;
+};
+
+template <class Read>
+Result<Page<RowOf<Read>>> query_page(SqliteConnection& db, FilteredQuery query, std::string_view id_column,
+                                     const PageRequest& request, Read read) {
+  auto stmt = query.page(id_column, request).prepare(db);
+  auto rows = query_all(stmt, read);
+  if (!rows) return rows.error();
+  Page<RowOf<Read>> page;
+  if (rows->size() > static_cast<std::size_t>(clamp_limit(request.limit))) {
+    rows->pop_back();
+    page.next_cursor = rows->back().id;
+  }
+  page.items = std::move(*rows);
+  return page;
+}
+
+// --- parents of listed rows
+
+constexpr std::string_view kWorkspaceExists = "SELECT 1 FROM workspaces WHERE id = ?1";
+constexpr std::string_view kEndpointExists = "SELECT 1 FROM endpoints WHERE workspace_id = ?1 AND id = ?2";
+constexpr std::string_view kMessageExists = "SELECT 1 FROM messages WHERE workspace_id = ?1 AND id = ?2";
+constexpr std::string_view kDeliveryExists = "SELECT 1 FROM deliveries WHERE workspace_id = ?1 AND id = ?2";
+
+// The row whose children a list shows. An empty list is an answer only when
+// the parent is visible; otherwise the list is not_found, like a get.
+struct Parent {
+  std::string_view exists_sql;
+  std::string_view workspace_id;
+  std::optional<std::string_view> id;  // absent when the parent is the workspace itself
+  std::string_view what;
+};
+
+Parent workspace_parent(std::string_view workspace_id) {
+  return {kWorkspaceExists, workspace_id, std::nullopt, "workspace"};
+}
+
+Status require_parent(SqliteConnection& db, const Parent& parent) {
+  auto stmt = db.prepare(parent.exists_sql);
+  stmt.bind_text(1, parent.workspace_id);
+  if (parent.id) stmt.bind_text(2, *parent.id);
+  auto row = stmt.step();
+  if (!row) return row.error();
+  if (!*row) return not_found(parent.what);
+  return {};
+}
+
+template <class T>
+bool has_no_items(const std::vector<T>& list) {
+  return list.empty();
+}
+template <class T>
+bool has_no_items(const Page<T>& page) {
+  return page.items.empty();
+}
+
+// Checking the parent only when the list is empty costs nothing on the
+// common path. Without a read transaction the two statements may see
+// different commits; either answer is one the caller could have seen.
+template <class List>
+Result<List> with_parent(SqliteConnection& db, Result<List> list, const Parent& parent) {
+  if (!list || !has_no_items(*list)) return list;
+  if (auto visible = require_parent(db, parent); !visible) return visible.error();
+  return list;
+}
+
+// --- SQL, by table. Parameters follow the binders' column order in sqlite_rows.hpp.
+
+const std::string kInsertWorkspace =
+    "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)";
+const std::string kSelectWorkspace = cat("SELECT ", kWorkspaceColumns, " FROM workspaces w WHERE w.id = ?1");
+const std::string kSelectWorkspaces = cat("SELECT ", kWorkspaceColumns, " FROM workspaces w");
+// created_at (?3) is bound but immutable.
+const std::string kUpdateWorkspace = "UPDATE workspaces SET name = ?2, updated_at = ?4 WHERE id = ?1";
+const std::string kDeleteWorkspace = "DELETE FROM workspaces WHERE id = ?1";
+
+const std::string kInsertApiKey =
+    "INSERT INTO api_keys (workspace_id, id, name, token_prefix, token_hash, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const std::string kSelectApiKeyByHash = cat("SELECT ", kApiKeyColumns, " FROM api_keys k WHERE k.token_hash = ?1");
+const std::string kSelectApiKeys =
+    cat("SELECT ", kApiKeyColumns, " FROM api_keys k WHERE k.workspace_id = ?1 ORDER BY k.id");
+const std::string kDeleteApiKey = "DELETE FROM api_keys WHERE workspace_id = ?1 AND id = ?2";
+
+const std::string kInsertEndpoint =
+    "INSERT INTO endpoints (workspace_id, id, url, description, secrets, filter_types, profile, headers, "
+    "rate_limit, enabled, disabled_reason, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+const std::string kSelectEndpoint =
+    cat("SELECT ", kEndpointColumns, " FROM endpoints e WHERE e.workspace_id = ?1 AND e.id = ?2");
+const std::string kSelectEndpoints = cat("SELECT ", kEndpointColumns, " FROM endpoints e");
+const std::string kSelectAllEndpoints =
+    cat("SELECT ", kEndpointColumns, " FROM endpoints e ORDER BY e.workspace_id, e.id");
+// created_at (?12) is bound but immutable.
+const std::string kUpdateEndpoint =
+    "UPDATE endpoints SET url = ?3, description = ?4, secrets = ?5, filter_types = ?6, profile = ?7, "
+    "headers = ?8, rate_limit = ?9, enabled = ?10, disabled_reason = ?11, updated_at = ?13 "
+    "WHERE workspace_id = ?1 AND id = ?2";
+const std::string kDisableEndpoint =
+    "UPDATE endpoints SET enabled = 0, disabled_reason = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2";
+const std::string kDeleteEndpoint = "DELETE FROM endpoints WHERE workspace_id = ?1 AND id = ?2";
+// ?4: a delivery to leave alone, or NULL for none. A failed delivery keeps no
+// lease, so release_all_leases only has to look at open ones.
+const std::string kFailOpenDeliveries =
+    "UPDATE deliveries SET state = 'failed', leased_until = NULL, updated_at = ?3 "
+    "WHERE workspace_id = ?1 AND endpoint_id = ?2 AND state IN ('pending', 'retrying') AND id IS NOT ?4";
+
+// A re-registered type keeps the time it was first registered.
+const std::string kUpsertEventType =
+    "INSERT INTO event_types (name, group_name, description, schema_json, examples_json, flags, archived, "
+    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (name) DO UPDATE SET group_name = excluded.group_name, description = excluded.description, "
+    "schema_json = excluded.schema_json, examples_json = excluded.examples_json, flags = excluded.flags, "
+    "archived = excluded.archived, updated_at = excluded.updated_at";
+const std::string kSelectEventType = cat("SELECT ", kEventTypeColumns, " FROM event_types t WHERE t.name = ?1");
+const std::string kSelectEventTypes = cat("SELECT ", kEventTypeColumns, " FROM event_types t ORDER BY t.name");
+
+const std::string kInsertMessage =
+    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const std::string kSelectMessage =
+    cat("SELECT ", kMessageColumns, " FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2");
+const std::string kSelectMessageByKey =
+    cat("SELECT ", kMessageColumns, " FROM messages m WHERE m.workspace_id = ?1 AND m.idempotency_key = ?2");
+const std::string kSelectMessages = cat("SELECT ", kMessageColumns, " FROM messages m");
+const std::string kClearIdempotencyKey =
+    "UPDATE messages SET idempotency_key = NULL WHERE workspace_id = ?1 AND id = ?2";
+
+// The endpoint check runs inside the publishing transaction, so an endpoint
+// disabled or deleted since the caller's fan-out gets no delivery.
+const std::string kInsertDelivery =
+    "INSERT INTO deliveries (workspace_id, id, message_id, endpoint_id, state, attempt_count, next_attempt_at, "
+    "leased_until, created_at, updated_at) "
+    "SELECT ?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5 "
+    "WHERE EXISTS (SELECT 1 FROM endpoints WHERE workspace_id = ?1 AND id = ?4 AND enabled = 1)";
+const std::string kSelectDelivery =
+    cat("SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.workspace_id = ?1 AND d.id = ?2");
+const std::string kSelectDeliveries = cat("SELECT ", kDeliveryColumns, " FROM deliveries d");
+const std::string kSelectDeliveriesOfMessage =
+    cat(kSelectDeliveries, " WHERE d.workspace_id = ?1 AND d.message_id = ?2 ORDER BY d.id");
+// Walks deliveries_due (state IN ... must match the partial index's WHERE
+// word for word) oldest due first; finished rows are not in that index.
+// CROSS JOIN pins deliveries as the outer loop: with statistics (ANALYZE)
+// the planner may otherwise start from the few endpoints and sort every
+// open delivery, where walking the index stops after `limit` rows.
+const std::string kSelectDue =
+    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
+        " FROM deliveries d"
+        " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
+        " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1"
+        " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
+        " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
+        " ORDER BY d.next_attempt_at LIMIT ?3");
+const std::string kLeaseDelivery = "UPDATE deliveries SET leased_until = ?3 WHERE workspace_id = ?1 AND id = ?2";
+// ORDER BY ... LIMIT 1 rather than MIN(), and CROSS JOIN as above: it stops
+// at the first match along deliveries_due instead of visiting every open
+// delivery.
+const std::string kNextDue =
+    "SELECT d.next_attempt_at FROM deliveries d"
+    " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND e.enabled = 1"
+    " ORDER BY d.next_attempt_at LIMIT 1";
+// next_attempt_at only means something for open states; a finished delivery keeps its last one.
+const std::string kRecordDelivery =
+    "UPDATE deliveries SET state = ?3, attempt_count = ?4,"
+    " next_attempt_at = CASE WHEN ?3 IN ('pending', 'retrying') THEN ?5 ELSE next_attempt_at END,"
+    " leased_until = NULL, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2";
+// Only open deliveries ever hold a lease: every move to a finished state
+// clears it. So this walks the small partial index, not the whole history.
+const std::string kReleaseLeases =
+    "UPDATE deliveries SET leased_until = NULL "
+    "WHERE state IN ('pending', 'retrying') AND leased_until IS NOT NULL";
+const std::string kResendDelivery =
+    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 "
+    "WHERE workspace_id = ?1 AND id = ?2";
+
+const std::string kInsertAttempt =
+    "INSERT INTO attempts (workspace_id, id, delivery_id, message_id, endpoint_id, attempt_number, started_at, "
+    "latency_us, url, request_headers, response_status, response_headers, response_body, error, error_detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+const std::string kSelectAttempts = cat("SELECT ", kAttemptColumns, " FROM attempts a");
+const std::string kSelectAttemptsOfMessage =
+    cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.message_id = ?2 ORDER BY a.id");
+const std::string kSelectAttemptsOfDelivery =
+    cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.delivery_id = ?2 ORDER BY a.id");
+
+// --- single-row fetches shared by gets and by writes that return the row
+
+Result<std::optional<Message>> find_message(SqliteConnection& db, const std::string& sql, std::string_view workspace_id,
+                                            std::string_view key) {
+  auto stmt = db.prepare(sql);
+  stmt.bind_text(1, workspace_id).bind_text(2, key);
+  return query_one(stmt, read_message);
+}
+
+Result<Workspace> fetch_workspace(SqliteConnection& db, std::string_view id) {
+  auto stmt = db.prepare(kSelectWorkspace);
+  stmt.bind_text(1, id);
+  return require(query_one(stmt, read_workspace), "workspace");
+}
+
+Result<Endpoint> fetch_endpoint(SqliteConnection& db, std::string_view workspace_id, std::string_view id) {
+  auto stmt = db.prepare(kSelectEndpoint);
+  stmt.bind_text(1, workspace_id).bind_text(2, id);
+  return require(query_one(stmt, read_endpoint), "endpoint");
+}
+
+Result<EventType> fetch_event_type(SqliteConnection& db, std::string_view name) {
+  auto stmt = db.prepare(kSelectEventType);
+  stmt.bind_text(1, name);
+  return require(query_one(stmt, read_event_type), "event type");
+}
+
+Result<Delivery> fetch_delivery(SqliteConnection& db, std::string_view workspace_id, std::string_view id) {
+  auto stmt = db.prepare(kSelectDelivery);
+  stmt.bind_text(1, workspace_id).bind_text(2, id);
+  return require(query_one(stmt, read_delivery), "delivery");
+}
+
+Status fail_open_deliveries(SqliteConnection& db, std::string_view workspace_id, std::string_view endpoint_id,
+                            UnixMillis now_ms, std::optional<std::string_view> except_delivery_id) {
+  auto stmt = db.prepare(kFailOpenDeliveries);
+  stmt.bind_text(1, workspace_id).bind_text(2, endpoint_id).bind_int(3, now_ms);
+  if (except_delivery_id) stmt.bind_text(4, *except_delivery_id);
+  return stmt.run();  // unbound ?4 is NULL: no exception
+}
+
+// --- publishing
+
+PublishOutcome duplicate_of(Message earlier) {
+  PublishOutcome outcome;
+  outcome.message = std::move(earlier);
+  outcome.duplicate = true;
+  return outcome;
+}
+
+Result<int> create_deliveries(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms) {
+  const Message& message = request.message;
+  int created = 0;
+  for (const auto& target : request.targets) {
+    auto stmt = db.prepare(kInsertDelivery);
+    stmt.bind_text(1, message.workspace_id)
+        .bind_text(2, target.delivery_id)
+        .bind_text(3, message.id)
+        .bind_text(4, target.endpoint_id)
+        .bind_int(5, now_ms);
+    if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "delivery", "endpoint");
+    created += static_cast<int>(db.changes());
+  }
+  return created;
+}
+
+// Stores one message unless it is a duplicate. A refusal of this message
+// comes back as an error; publish_one decides whether it ends the batch.
+Result<PublishOutcome> store_message(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms,
+                                     UnixMillis window_ms) {
+  const Message& message = request.message;
+  const UnixMillis fresh_after = saturating_sub(now_ms, window_ms);
+  const auto fresh = [&](const Message& earlier) { return earlier.created_at_ms > fresh_after; };
+
+  // A producer's key is matched against earlier keys; without one, the id
+  // is the key and is matched against earlier ids (below).
+  Result<std::optional<Message>> by_key = std::optional<Message>();
+  if (message.idempotency_key) {
+    by_key = find_message(db, kSelectMessageByKey, message.workspace_id, *message.idempotency_key);
+  }
+  if (!by_key) return by_key.error();
+  if (*by_key && fresh(**by_key)) return duplicate_of(std::move(**by_key));
+
+  auto by_id = find_message(db, kSelectMessage, message.workspace_id, message.id);
+  if (!by_id) return by_id.error();
+  if (*by_id) {
+    if (fresh(**by_id)) return duplicate_of(std::move(**by_id));
+    return make_error(ErrorCode::conflict, "message id already used");
+  }
+
+  // The key's earlier owner is outside the window: the key is free again.
+  if (*by_key) {
+    auto clear = db.prepare(kClearIdempotencyKey);
+    clear.bind_text(1, message.workspace_id).bind_text(2, (*by_key)->id);
+    if (auto cleared = clear.run(); !cleared) return cleared.error();
+  }
+
+  auto insert = db.prepare(kInsertMessage);
+  bind_message(insert, message);
+  if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "message", "workspace");
+
+  auto created = create_deliveries(db, request, now_ms);
+  if (!created) return created.error();
+  PublishOutcome outcome;
+  outcome.message = message;
+  outcome.deliveries_created = *created;
+  return outcome;
+}
+
+// One message inside the batch's transaction. A savepoint around it lets a
+// refused message leave no trace while the rest of the batch commits; a
+// failure of the database itself fails the whole batch.
+Result<PublishOutcome> publish_one(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms,
+                                   UnixMillis window_ms) {
+  if (auto saved = db.exec("SAVEPOINT publish_message"); !saved) return saved.error();
+  auto stored = store_message(db, request, now_ms, window_ms);
+  if (stored) {
+    if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
+    return stored;
+  }
+  if (is_database_failure(stored.error())) return stored;  // the batch's rollback undoes everything
+  if (auto undone = db.exec("ROLLBACK TO publish_message"); !undone) return undone.error();
+  if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
+  PublishOutcome refused;
+  refused.message = request.message;
+  refused.error = stored.error();
+  return refused;
+}
+
+// --- delivering
+
+DueDelivery read_due_delivery(const SqliteStatement& row, int first) {
+  DueDelivery due;
+  due.delivery = read_delivery(row, first);
+  due.message = read_message(row, first + kDeliveryColumnCount);
+  due.endpoint = read_endpoint(row, first + kDeliveryColumnCount + kMessageColumnCount);
+  return due;
+}
+
+Status lease_deliveries(SqliteConnection& db, const std::vector<DueDelivery>& claimed, UnixMillis lease_until_ms) {
+  for (const auto& due : claimed) {
+    auto stmt = db.prepare(kLeaseDelivery);
+    stmt.bind_text(1, due.delivery.workspace_id).bind_text(2, due.delivery.id).bind_int(3, lease_until_ms);
+    if (auto leased = stmt.run(); !leased) return leased;
+  }
+  return {};
+}
+
+Status disable_endpoint(SqliteConnection& db, const Attempt& attempt, std::string_view reason, UnixMillis now_ms) {
+  auto stmt = db.prepare(kDisableEndpoint);
+  stmt.bind_text(1, attempt.workspace_id).bind_text(2, attempt.endpoint_id).bind_text(3, reason).bind_int(4, now_ms);
+  if (auto disabled = stmt.run(); !disabled) return disabled;
+  // The attempt's own delivery already took the state its record asked for.
+  return fail_open_deliveries(db, attempt.workspace_id, attempt.endpoint_id, now_ms, attempt.delivery_id);
+}
+
+Status record_one(SqliteConnection& db, const AttemptRecord& record) {
+  const Attempt& attempt = record.attempt;
+  const UnixMillis finished_ms = attempt.started_at_ms + attempt.latency_us / 1000;
+  auto update = db.prepare(kRecordDelivery);
+  update.bind_text(1, attempt.workspace_id)
+      .bind_text(2, attempt.delivery_id)
+      .bind_text(3, delivery_state_name(record.new_state))
+      .bind_int(4, attempt.attempt_number)
+      .bind_int(5, record.next_attempt_at_ms)
+      .bind_int(6, finished_ms);
+  if (auto updated = update.run(); !updated) return updated;
+  // The delivery was deleted (with its endpoint or workspace) while the
+  // attempt was in flight: there is nothing left to attach the attempt to.
+  if (db.changes() == 0) return {};
+
+  auto insert = db.prepare(kInsertAttempt);
+  bind_attempt(insert, attempt);
+  if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
+
+  if (!record.disable_endpoint_reason) return {};
+  return disable_endpoint(db, attempt, *record.disable_endpoint_reason, finished_ms);
+}
+
+}  // namespace
+
+// --- plumbing
+
+template <class Body>
+auto SqliteStore::write(Body&& body) {
+  using R = std::invoke_result_t<Body&, SqliteConnection&>;
+  return guarded<R>([&]() -> R {
+    std::lock_guard lock(writer_mutex_);
+    auto transaction = SqliteTransaction::begin(*writer_, SqliteTransaction::Kind::immediate);
+    if (!transaction) return transaction.error();
+    R result = body(*writer_);
+    if (!result) return result;  // the transaction's destructor rolls back
+    if (auto committed = transaction->commit(); !committed) return committed.error();
+    return result;
+  });
+}
+
+template <class Body>
+auto SqliteStore::read(Body&& body) {
+  using R = std::invoke_result_t<Body&, SqliteConnection&>;
+  return guarded<R>([&]() -> R {
+    auto lease = readers_->acquire();
+    if (!lease) return lease.error();
+    return body(lease->connection());
+  });
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers)
+    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  using R = Result<std::unique_ptr<SqliteStore>>;
+  return guarded<R>([&]() -> R {
+    if (path.empty() || path == ":memory:") {
+      return make_error(ErrorCode::bad_request, "sqlite store: needs a database file path");
+    }
+    auto writer = SqliteConnection::open(path, SqliteConnection::Role::writer);
+    if (!writer) return writer.error();
+    if (auto migrated = apply_sqlite_migrations(**writer, SystemClock().now_ms()); !migrated) {
+      return migrated.error();
+    }
+    auto readers = std::make_unique<SqliteReaderPool>(path, kMaxIdleReaders);
+    // Open one reader now, so a file readers cannot open fails here rather than on the first read.
+    if (auto reader = readers->acquire(); !reader) return reader.error();
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*writer), std::move(readers)));
+  });
+}
+
+// --- workspaces
+
+Result<Workspace> SqliteStore::create_workspace(const Workspace& workspace) {
+  return write([&](SqliteConnection& db) -> Result<Workspace> {
+    auto stmt = db.prepare(kInsertWorkspace);
+    bind_workspace(stmt, workspace);
+    if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "workspace", "workspace");
+    return workspace;
+  });
+}
+
+Result<Workspace> SqliteStore::get_workspace(std::string_view id) {
+  return read([&](SqliteConnection& db) { return fetch_workspace(db, id); });
+}
+
+Result<Page<Workspace>> SqliteStore::list_workspaces(const PageRequest& page) {
+  return read([&](SqliteConnection& db) {
+    return query_page(db, FilteredQuery(kSelectWorkspaces), "w.id", page, read_workspace);
+  });
+}
+
+Result<Workspace> SqliteStore::update_workspace(const Workspace& workspace) {
+  return write([&](SqliteConnection& db) -> Result<Workspace> {
+    auto stmt = db.prepare(kUpdateWorkspace);
+    bind_workspace(stmt, workspace);
+    if (auto updated = run_on_row(db, stmt, "workspace"); !updated) return updated.error();
+    return fetch_workspace(db, workspace.id);
+  });
+}
+
+Status SqliteStore::delete_workspace(std::string_view id) {
+  return write([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kDeleteWorkspace);
+    stmt.bind_text(1, id);
+    return run_on_row(db, stmt, "workspace");
+  });
+}
+
+// --- API keys
+
+Result<ApiKey> SqliteStore::create_api_key(const ApiKey& key) {
+  return write([&](SqliteConnection& db) -> Result<ApiKey> {
+    auto stmt = db.prepare(kInsertApiKey);
+    bind_api_key(stmt, key);
+    if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "API key", "workspace");
+    return key;
+  });
+}
+
+Result<ApiKey> SqliteStore::find_api_key_by_hash(std::string_view token_hash) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectApiKeyByHash);
+    stmt.bind_text(1, token_hash);
+    return require(query_one(stmt, read_api_key), "API key");
+  });
+}
+
+Result<std::vector<ApiKey>> SqliteStore::list_api_keys(std::string_view workspace_id) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectApiKeys);
+    stmt.bind_text(1, workspace_id);
+    return with_parent(db, query_all(stmt, read_api_key), workspace_parent(workspace_id));
+  });
+}
+
+Status SqliteStore::delete_api_key(std::string_view workspace_id, std::string_view key_id) {
+  return write([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kDeleteApiKey);
+    stmt.bind_text(1, workspace_id).bind_text(2, key_id);
+    return run_on_row(db, stmt, "API key");
+  });
+}
+
+// --- endpoints
+
+Result<Endpoint> SqliteStore::create_endpoint(const Endpoint& endpoint) {
+  return write([&](SqliteConnection& db) -> Result<Endpoint> {
+    auto stmt = db.prepare(kInsertEndpoint);
+    bind_endpoint(stmt, endpoint);
+    if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "endpoint", "workspace");
+    return fetch_endpoint(db, endpoint.workspace_id, endpoint.id);
+  });
+}
+
+Result<Endpoint> SqliteStore::get_endpoint(std::string_view workspace_id, std::string_view endpoint_id) {
+  return read([&](SqliteConnection& db) { return fetch_endpoint(db, workspace_id, endpoint_id); });
+}
+
+Result<Page<Endpoint>> SqliteStore::list_endpoints(std::string_view workspace_id, const PageRequest& page) {
+  return read([&](SqliteConnection& db) {
+    FilteredQuery query(kSelectEndpoints);
+    query.where("e.workspace_id = ?", workspace_id);
+    return with_parent(db, query_page(db, std::move(query), "e.id", page, read_endpoint),
+                       workspace_parent(workspace_id));
+  });
+}
+
+Result<std::vector<Endpoint>> SqliteStore::list_all_endpoints() {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectAllEndpoints);
+    return query_all(stmt, read_endpoint);
+  });
+}
+
+Result<Endpoint> SqliteStore::update_endpoint(const Endpoint& endpoint) {
+  return write([&](SqliteConnection& db) -> Result<Endpoint> {
+    auto stmt = db.prepare(kUpdateEndpoint);
+    bind_endpoint(stmt, endpoint);
+    if (auto updated = run_on_row(db, stmt, "endpoint"); !updated) return updated.error();
+    if (!endpoint.enabled) {
+      auto failed = fail_open_deliveries(db, endpoint.workspace_id, endpoint.id, endpoint.updated_at_ms, std::nullopt);
+      if (!failed) return failed.error();
+    }
+    return fetch_endpoint(db, endpoint.workspace_id, endpoint.id);
+  });
+}
+
+Status SqliteStore::delete_endpoint(std::string_view workspace_id, std::string_view endpoint_id) {
+  return write([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kDeleteEndpoint);
+    stmt.bind_text(1, workspace_id).bind_text(2, endpoint_id);
+    return run_on_row(db, stmt, "endpoint");
+  });
+}
+
+// --- event types
+
+Result<EventType> SqliteStore::upsert_event_type(const EventType& type) {
+  return write([&](SqliteConnection& db) -> Result<EventType> {
+    auto stmt = db.prepare(kUpsertEventType);
+    bind_event_type(stmt, type);
+    if (auto upserted = stmt.run(); !upserted) return upserted.error();
+    return fetch_event_type(db, type.name);
+  });
+}
+
+Result<EventType> SqliteStore::get_event_type(std::string_view name) {
+  return read([&](SqliteConnection& db) { return fetch_event_type(db, name); });
+}
+
+Result<std::vector<EventType>> SqliteStore::list_event_types() {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectEventTypes);
+    return query_all(stmt, read_event_type);
+  });
+}
+
+// --- messages
+
+Result<std::vector<PublishOutcome>> SqliteStore::publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
+                                                         UnixMillis idempotency_window_ms) {
+  if (requests.empty()) return std::vector<PublishOutcome>();
+  return write([&](SqliteConnection& db) -> Result<std::vector<PublishOutcome>> {
+    std::vector<PublishOutcome> outcomes;
+    outcomes.reserve(requests.size());
+    for (const auto& request : requests) {
+      auto outcome = publish_one(db, request, now_ms, idempotency_window_ms);
+      if (!outcome) return outcome.error();
+      outcomes.push_back(std::move(*outcome));
+    }
+    return outcomes;
+  });
+}
+
+Result<Message> SqliteStore::get_message(std::string_view workspace_id, std::string_view message_id) {
+  return read([&](SqliteConnection& db) {
+    return require(find_message(db, kSelectMessage, workspace_id, message_id), "message");
+  });
+}
+
+Result<Page<Message>> SqliteStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
+  return read([&](SqliteConnection& db) {
+    FilteredQuery select(kSelectMessages);
+    select.where("m.workspace_id = ?", workspace_id);
+    if (query.type) select.where("m.type = ?", *query.type);
+    if (query.since_ms) select.where("m.created_at >= ?", *query.since_ms);
+    if (query.until_ms) select.where("m.created_at < ?", *query.until_ms);
+    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
+                       workspace_parent(workspace_id));
+  });
+}
+
+// --- deliveries
+
+Result<Delivery> SqliteStore::get_delivery(std::string_view workspace_id, std::string_view delivery_id) {
+  return read([&](SqliteConnection& db) { return fetch_delivery(db, workspace_id, delivery_id); });
+}
+
+Result<std::vector<Delivery>> SqliteStore::list_deliveries_for_message(std::string_view workspace_id,
+                                                                      std::string_view message_id) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectDeliveriesOfMessage);
+    stmt.bind_text(1, workspace_id).bind_text(2, message_id);
+    return with_parent(db, query_all(stmt, read_delivery), {kMessageExists, workspace_id, message_id, "message"});
+  });
+}
+
+Result<Page<Delivery>> SqliteStore::list_deliveries_for_endpoint(std::string_view workspace_id,
+                                                                std::string_view endpoint_id,
+                                                                const DeliveryQuery& query) {
+  return read([&](SqliteConnection& db) {
+    FilteredQuery select(kSelectDeliveries);
+    select.where("d.workspace_id = ?", workspace_id).where("d.endpoint_id = ?", endpoint_id);
+    if (query.state) select.where("d.state = ?", delivery_state_name(*query.state));
+    return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_delivery),
+                       {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+Result<std::vector<DueDelivery>> SqliteStore::claim_due_deliveries(UnixMillis now_ms, int limit,
+                                                                   UnixMillis lease_until_ms,
+                                                                   std::span<const std::string> excluded_endpoint_ids) {
+  // Selecting and leasing in one write transaction: nothing can claim the
+  // same rows in between.
+  return write([&](SqliteConnection& db) -> Result<std::vector<DueDelivery>> {
+    auto select = db.prepare(kSelectDue);
+    select.bind_int(1, now_ms).bind_text(2, encode_strings(excluded_endpoint_ids)).bind_int(3, clamp_limit(limit));
+    auto claimed = query_all(select, read_due_delivery);
+    if (!claimed) return claimed;
+    if (auto leased = lease_deliveries(db, *claimed, lease_until_ms); !leased) return leased.error();
+    return claimed;
+  });
+}
+
+Result<std::optional<UnixMillis>> SqliteStore::next_due_time() {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kNextDue);
+    return query_one(stmt, [](const SqliteStatement& row, int first) { return row.column_int(first); });
+  });
+}
+
+Status SqliteStore::record_attempts(std::span<const AttemptRecord> records) {
+  if (records.empty()) return {};
+  return write([&](SqliteConnection& db) -> Status {
+    for (const auto& record : records) {
+      if (auto recorded = record_one(db, record); !recorded) return recorded;
+    }
+    return {};
+  });
+}
+
+Status SqliteStore::release_all_leases() {
+  return write([&](SqliteConnection& db) { return db.exec(kReleaseLeases); });
+}
+
+Result<Delivery> SqliteStore::resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
+                                              UnixMillis now_ms) {
+  return write([&](SqliteConnection& db) -> Result<Delivery> {
+    auto stmt = db.prepare(kResendDelivery);
+    stmt.bind_text(1, workspace_id).bind_text(2, delivery_id).bind_int(3, now_ms);
+    if (auto updated = run_on_row(db, stmt, "delivery"); !updated) return updated.error();
+    return fetch_delivery(db, workspace_id, delivery_id);
+  });
+}
+
+// --- attempts
+
+Result<std::vector<Attempt>> SqliteStore::list_attempts_for_message(std::string_view workspace_id,
+                                                                    std::string_view message_id) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectAttemptsOfMessage);
+    stmt.bind_text(1, workspace_id).bind_text(2, message_id);
+    return with_parent(db, query_all(stmt, read_attempt), {kMessageExists, workspace_id, message_id, "message"});
+  });
+}
+
+Result<std::vector<Attempt>> SqliteStore::list_attempts_for_delivery(std::string_view workspace_id,
+                                                                     std::string_view delivery_id) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectAttemptsOfDelivery);
+    stmt.bind_text(1, workspace_id).bind_text(2, delivery_id);
+    return with_parent(db, query_all(stmt, read_attempt),
+                       {kDeliveryExists, workspace_id, delivery_id, "delivery"});
+  });
+}
+
+Result<Page<Attempt>> SqliteStore::list_attempts_for_endpoint(std::string_view workspace_id,
+                                                              std::string_view endpoint_id, const PageRequest& page) {
+  return read([&](SqliteConnection& db) {
+    FilteredQuery select(kSelectAttempts);
+    select.where("a.workspace_id = ?", workspace_id).where("a.endpoint_id = ?", endpoint_id);
+    return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
+                       {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+}  // namespace ferry

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace ferry {
+
+class SqliteConnection;
+class SqliteReaderPool;
+
+// The embedded Store: one SQLite database file in WAL mode.
+//
+// Every write runs on one connection behind a mutex: SQLite admits a single
+// writer anyway, and queueing in-process is cheaper and fairer than spinning on
+// SQLITE_BUSY. Each write method is one transaction, durably committed
+// (synchronous=FULL) before the method returns. Reads run on pooled
+// connections of their own and see the last committed state without waiting
+// for a write in progress.
+//
+// Beyond the promises of Store:
+// - Pages are newest first (id descending); plain vectors (API keys,
+//   deliveries and attempts of one message or delivery) are oldest first.
+// - Listing the children of a parent that is not visible (a workspace,
+//   message, delivery or endpoint that does not exist in that workspace)
+//   answers not_found rather than an empty list.
+//
+// Safe for concurrent use from any thread.
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database file at `path` and brings its schema up to
+  // date. `path` must name a file: an in-memory database could not be shared
+  // between the writer and the read connections.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<Workspace> create_workspace(const Workspace& workspace) override;
+  Result<Workspace> get_workspace(std::string_view id) override;
+  Result<Page<Workspace>> list_workspaces(const PageRequest& page) override;
+  Result<Workspace> update_workspace(const Workspace& workspace) override;
+  Status delete_workspace(std::string_view id) override;
+
+  Result<ApiKey> create_api_key(const ApiKey& key) override;
+  Result<ApiKey> find_api_key_by_hash(std::string_view token_hash) override;
+  Result<std::vector<ApiKey>> list_api_keys(std::string_view workspace_id) override;
+  Status delete_api_key(std::string_view workspace_id, std::string_view key_id) override;
+
+  Result<Endpoint> create_endpoint(const Endpoint& endpoint) override;
+  Result<Endpoint> get_endpoint(std::string_view workspace_id, std::string_view endpoint_id) override;
+  Result<Page<Endpoint>> list_endpoints(std::string_view workspace_id, const PageRequest& page) override;
+  Result<std::vector<Endpoint>> list_all_endpoints() override;
+  Result<Endpoint> update_endpoint(const Endpoint& endpoint) override;
+  Status delete_endpoint(std::string_view workspace_id, std::string_view endpoint_id) override;
+
+  Result<EventType> upsert_event_type(const EventType& type) override;
+  Result<EventType> get_event_type(std::string_view name) override;
+  Result<std::vector<EventType>> list_event_types() override;
+
+  Result<std::vector<PublishOutcome>> publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
+                                              UnixMillis idempotency_window_ms) override;
+  Result<Message> get_message(std::string_view workspace_id, std::string_view message_id) override;
+  Result<Page<Message>> list_messages(std::string_view workspace_id, const MessageQuery& query) override;
+
+  Result<Delivery> get_delivery(std::string_view workspace_id, std::string_view delivery_id) override;
+  Result<std::vector<Delivery>> list_deliveries_for_message(std::string_view workspace_id,
+                                                           std::string_view message_id) override;
+  Result<Page<Delivery>> list_deliveries_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
+                                                     const DeliveryQuery& query) override;
+  Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
+                                                        std::span<const std::string> excluded_endpoint_ids) override;
+  Result<std::optional<UnixMillis>> next_due_time() override;
+  Status record_attempts(std::span<const AttemptRecord> records) override;
+  Status release_all_leases() override;
+  Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
+                                   UnixMillis now_ms) override;
+
+  Result<std::vector<Attempt>> list_attempts_for_message(std::string_view workspace_id,
+                                                         std::string_view message_id) override;
+  Result<std::vector<Attempt>> list_attempts_for_delivery(std::string_view workspace_id,
+                                                          std::string_view delivery_id) override;
+  Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
+                                                   const PageRequest& page) override;
+
+ private:
+  SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers);
+
+  // Runs `body` in one IMMEDIATE transaction on the writer; commits when it
+  // succeeds, rolls back otherwise. Defined in the .cpp, its only user.
+  template <class Body>
+  auto write(Body&& body);
+  // Runs `body` on a pooled read connection.
+  template <class Body>
+  auto read(Body&& body);
+
+  std::mutex writer_mutex_;
+  std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mutex_
+  std::unique_ptr<SqliteReaderPool> readers_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,1356 @@
+// The Store contract, written against the interface only. Each backend joins
+// by adding one StoreBackend to the INSTANTIATE at the bottom; the tests at the
+// very end (SqliteStoreSchema) are the only ones that know about SQLite.
+
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_migrations.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace ferry {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define ASSERT_OK(expr)                                               \
+  do {                                                                \
+    const auto& checked_ = (expr);                                    \
+    ASSERT_TRUE(checked_.ok()) << checked_.error().message;           \
+  } while (0)
+
+// Compares codes by name so a failure prints "conflict", not "4".
+#define EXPECT_ERROR(expr, expected)                                                \
+  do {                                                                              \
+    const auto& checked_ = (expr);                                                  \
+    ASSERT_FALSE(checked_.ok()) << "expected " << error_code_name(expected);        \
+    EXPECT_STREQ(error_code_name(checked_.error().code), error_code_name(expected)) \
+        << checked_.error().message;                                                \
+  } while (0)
+
+constexpr UnixMillis kNow = 1'700'000'000'000;
+constexpr UnixMillis kSecond = 1'000;
+constexpr UnixMillis kHour = 3'600'000;
+
+// A directory of its own per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "ferry-store-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// One Store implementation under test. `open` opens the store whose data lives
+// under `dir`; opening the same dir again must reach the same data (a server
+// backend can derive a database or schema name from it).
+struct StoreBackend {
+  std::string name;
+  std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
+};
+
+Result<std::unique_ptr<Store>> open_sqlite(const fs::path& dir) {
+  auto store = SqliteStore::open((dir / "ferry.db").string());
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+// Ids sort like the real time-ordered ones: a later number is newer.
+std::string numbered(std::string_view prefix, int number) {
+  char digits[16];
+  std::snprintf(digits, sizeof digits, "%04d", number);
+  return std::string(prefix) + "_" + digits;
+}
+
+Workspace make_workspace(const std::string& id) {
+  Workspace workspace;
+  workspace.id = id;
+  workspace.name = "Workspace " + id;
+  workspace.created_at_ms = kNow;
+  workspace.updated_at_ms = kNow;
+  return workspace;
+}
+
+Endpoint make_endpoint(const std::string& workspace_id, const std::string& id, bool enabled = true) {
+  Endpoint endpoint;
+  endpoint.workspace_id = workspace_id;
+  endpoint.id = id;
+  endpoint.url = "https://receiver.test/" + id;
+  endpoint.secrets = {"whsec_c2VjcmV0"};
+  endpoint.enabled = enabled;
+  endpoint.created_at_ms = kNow;
+  endpoint.updated_at_ms = kNow;
+  return endpoint;
+}
+
+Message make_message(const std::string& workspace_id, const std::string& id, UnixMillis created_at_ms = kNow,
+                     const std::string& type = "user.created") {
+  Message message;
+  message.workspace_id = workspace_id;
+  message.id = id;
+  message.type = type;
+  message.payload = R"({"id":")" + id + R"("})";
+  message.created_at_ms = created_at_ms;
+  return message;
+}
+
+PublishRequest make_request(Message message, std::vector<PublishRequest::Target> targets = {}) {
+  return PublishRequest{std::move(message), std::move(targets)};
+}
+
+Attempt make_attempt(const Delivery& delivery, const std::string& id, int number, UnixMillis started_at_ms) {
+  Attempt attempt;
+  attempt.id = id;
+  attempt.workspace_id = delivery.workspace_id;
+  attempt.delivery_id = delivery.id;
+  attempt.message_id = delivery.message_id;
+  attempt.endpoint_id = delivery.endpoint_id;
+  attempt.attempt_number = number;
+  attempt.started_at_ms = started_at_ms;
+  attempt.latency_us = 1'500;
+  attempt.url = "https://receiver.test/" + delivery.endpoint_id;
+  attempt.request_headers = {{"webhook-id", delivery.message_id}, {"content-type", "application/json"}};
+  attempt.response_status = 500;
+  attempt.response_headers = {{"Content-Type", "text/plain"}};
+  attempt.response_body = "oops";
+  return attempt;
+}
+
+AttemptRecord make_record(Attempt attempt, DeliveryState state, UnixMillis next_attempt_at_ms = 0,
+                          std::optional<std::string> disable_reason = std::nullopt) {
+  return AttemptRecord{std::move(attempt), state, next_attempt_at_ms, std::move(disable_reason)};
+}
+
+std::vector<std::string> ids_of(const auto& items) {
+  std::vector<std::string> ids;
+  for (const auto& item : items) ids.push_back(item.id);
+  return ids;
+}
+
+std::string state_name(DeliveryState state) { return std::string(delivery_state_name(state)); }
+
+class StoreTest : public testing::TestWithParam<StoreBackend> {
+ protected:
+  void SetUp() override { open_store(); }
+
+  void open_store() {
+    auto opened = GetParam().open(dir_.path());
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+
+  void reopen() {
+    store_.reset();
+    open_store();
+  }
+
+  Store& store() { return *store_; }
+
+  void seed_workspace(const std::string& id) { ASSERT_OK(store().create_workspace(make_workspace(id))); }
+
+  void seed_endpoint(const std::string& workspace_id, const std::string& id, bool enabled = true) {
+    ASSERT_OK(store().create_endpoint(make_endpoint(workspace_id, id, enabled)));
+  }
+
+  // Publishes one batch that must go through as a whole.
+  std::vector<PublishOutcome> publish(const std::vector<PublishRequest>& requests, UnixMillis now_ms = kNow,
+                                      UnixMillis window_ms = kHour) {
+    auto outcomes = store().publish(requests, now_ms, window_ms);
+    EXPECT_TRUE(outcomes.ok()) << outcomes.error().message;
+    return outcomes.ok() ? *outcomes : std::vector<PublishOutcome>();
+  }
+
+  // Publishes message `id` (created at `now_ms`) with one delivery per target.
+  PublishOutcome publish_one(const std::string& workspace_id, const std::string& id,
+                             std::vector<PublishRequest::Target> targets, UnixMillis now_ms = kNow) {
+    auto outcomes = publish({make_request(make_message(workspace_id, id, now_ms), std::move(targets))}, now_ms);
+    EXPECT_EQ(outcomes.size(), 1U);
+    return outcomes.empty() ? PublishOutcome() : outcomes.front();
+  }
+
+  std::vector<DueDelivery> claim(UnixMillis now_ms, int limit = 100, UnixMillis lease_ms = 30 * kSecond,
+                                 const std::vector<std::string>& excluded = {}) {
+    auto claimed = store().claim_due_deliveries(now_ms, limit, now_ms + lease_ms, excluded);
+    EXPECT_TRUE(claimed.ok()) << claimed.error().message;
+    return claimed.ok() ? *claimed : std::vector<DueDelivery>();
+  }
+
+  std::string delivery_state(const std::string& workspace_id, const std::string& delivery_id) {
+    auto delivery = store().get_delivery(workspace_id, delivery_id);
+    if (!delivery) return "error: " + delivery.error().message;
+    return state_name(delivery->state);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+// --- workspaces
+
+TEST_P(StoreTest, WorkspaceCrud) {
+  auto created = store().create_workspace(make_workspace("ws_a"));
+  ASSERT_OK(created);
+  EXPECT_EQ(created->name, "Workspace ws_a");
+
+  auto fetched = store().get_workspace("ws_a");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->id, "ws_a");
+  EXPECT_EQ(fetched->created_at_ms, kNow);
+
+  EXPECT_ERROR(store().create_workspace(make_workspace("ws_a")), ErrorCode::conflict);
+
+  Workspace renamed = make_workspace("ws_a");
+  renamed.name = "Renamed";
+  renamed.created_at_ms = kNow + 99;  // immutable: ignored
+  renamed.updated_at_ms = kNow + kSecond;
+  auto updated = store().update_workspace(renamed);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->name, "Renamed");
+  EXPECT_EQ(updated->created_at_ms, kNow);
+  EXPECT_EQ(updated->updated_at_ms, kNow + kSecond);
+  EXPECT_ERROR(store().update_workspace(make_workspace("ws_missing")), ErrorCode::not_found);
+
+  ASSERT_OK(store().delete_workspace("ws_a"));
+  EXPECT_ERROR(store().get_workspace("ws_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().delete_workspace("ws_a"), ErrorCode::not_found);
+}
+
+TEST_P(StoreTest, WorkspacesPageNewestFirstWithCursors) {
+  for (int i = 1; i <= 7; ++i) seed_workspace(numbered("ws", i));
+
+  auto first = store().list_workspaces({"", 3});
+  ASSERT_OK(first);
+  EXPECT_EQ(ids_of(first->items), (std::vector<std::string>{"ws_0007", "ws_0006", "ws_0005"}));
+  ASSERT_TRUE(first->next_cursor);
+
+  auto second = store().list_workspaces({*first->next_cursor, 3});
+  ASSERT_OK(second);
+  EXPECT_EQ(ids_of(second->items), (std::vector<std::string>{"ws_0004", "ws_0003", "ws_0002"}));
+  ASSERT_TRUE(second->next_cursor);
+
+  auto last = store().list_workspaces({*second->next_cursor, 3});
+  ASSERT_OK(last);
+  EXPECT_EQ(ids_of(last->items), (std::vector<std::string>{"ws_0001"}));
+  EXPECT_FALSE(last->next_cursor);
+
+  // An exactly full last page has no cursor either.
+  auto exact = store().list_workspaces({"", 7});
+  ASSERT_OK(exact);
+  EXPECT_EQ(exact->items.size(), 7U);
+  EXPECT_FALSE(exact->next_cursor);
+}
+
+TEST_P(StoreTest, PageLimitsAreClamped) {
+  for (int i = 1; i <= 3; ++i) seed_workspace(numbered("ws", i));
+
+  auto zero = store().list_workspaces({"", 0});
+  ASSERT_OK(zero);
+  EXPECT_EQ(zero->items.size(), 1U);
+  EXPECT_TRUE(zero->next_cursor);
+
+  auto negative = store().list_workspaces({"", -5});
+  ASSERT_OK(negative);
+  EXPECT_EQ(negative->items.size(), 1U);
+
+  auto huge = store().list_workspaces({"", 1'000'000});
+  ASSERT_OK(huge);
+  EXPECT_EQ(huge->items.size(), 3U);
+  EXPECT_FALSE(huge->next_cursor);
+}
+
+// --- API keys
+
+TEST_P(StoreTest, ApiKeyCrud) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  ApiKey key{"key_1", "ws_a", "deploy", "fk_abc", "hash-1", kNow};
+  ASSERT_OK(store().create_api_key(key));
+
+  auto found = store().find_api_key_by_hash("hash-1");
+  ASSERT_OK(found);
+  EXPECT_EQ(found->id, "key_1");
+  EXPECT_EQ(found->workspace_id, "ws_a");
+  EXPECT_EQ(found->name, "deploy");
+  EXPECT_EQ(found->token_prefix, "fk_abc");
+  EXPECT_EQ(found->created_at_ms, kNow);
+  EXPECT_ERROR(store().find_api_key_by_hash("hash-unknown"), ErrorCode::not_found);
+
+  EXPECT_ERROR(store().create_api_key(ApiKey{"key_1", "ws_a", "again", "fk_x", "hash-2", kNow}), ErrorCode::conflict);
+  EXPECT_ERROR(store().create_api_key(ApiKey{"key_2", "ws_a", "same hash", "fk_x", "hash-1", kNow}),
+               ErrorCode::conflict);
+  EXPECT_ERROR(store().create_api_key(ApiKey{"key_3", "ws_missing", "x", "fk_x", "hash-3", kNow}),
+               ErrorCode::not_found);
+  ASSERT_OK(store().create_api_key(ApiKey{"key_4", "ws_a", "second", "fk_y", "hash-4", kNow}));
+
+  auto listed = store().list_api_keys("ws_a");
+  ASSERT_OK(listed);
+  EXPECT_EQ(ids_of(*listed), (std::vector<std::string>{"key_1", "key_4"}));
+  auto other = store().list_api_keys("ws_b");
+  ASSERT_OK(other);
+  EXPECT_TRUE(other->empty());
+  EXPECT_ERROR(store().list_api_keys("ws_missing"), ErrorCode::not_found);
+
+  EXPECT_ERROR(store().delete_api_key("ws_b", "key_1"), ErrorCode::not_found);
+  ASSERT_OK(store().delete_api_key("ws_a", "key_1"));
+  EXPECT_ERROR(store().find_api_key_by_hash("hash-1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().delete_api_key("ws_a", "key_1"), ErrorCode::not_found);
+}
+
+// --- endpoints
+
+TEST_P(StoreTest, EndpointRoundTripsEveryField) {
+  seed_workspace("ws_a");
+  Endpoint endpoint = make_endpoint("ws_a", "ep_1");
+  endpoint.description = "orders → fulfilment";
+  endpoint.secrets = {"whsec_new", "whsec_old"};
+  endpoint.filter_types = {"order.created", "invoice.*"};
+  endpoint.profile = "stripe";
+  endpoint.headers = {{"X-Team", "core"}, {"X-Env", "prod"}};
+  endpoint.rate_limit = 25;
+  ASSERT_OK(store().create_endpoint(endpoint));
+
+  auto fetched = store().get_endpoint("ws_a", "ep_1");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->url, endpoint.url);
+  EXPECT_EQ(fetched->description, endpoint.description);
+  EXPECT_EQ(fetched->secrets, endpoint.secrets);
+  EXPECT_EQ(fetched->filter_types, endpoint.filter_types);
+  EXPECT_EQ(fetched->profile, "stripe");
+  EXPECT_EQ(fetched->headers, endpoint.headers);
+  EXPECT_EQ(fetched->rate_limit, 25);
+  EXPECT_TRUE(fetched->enabled);
+  EXPECT_EQ(fetched->disabled_reason, "");
+  EXPECT_EQ(fetched->created_at_ms, kNow);
+
+  // Empty lists and no rate limit stay that way.
+  ASSERT_OK(store().create_endpoint(make_endpoint("ws_a", "ep_2")));
+  auto plain = store().get_endpoint("ws_a", "ep_2");
+  ASSERT_OK(plain);
+  EXPECT_TRUE(plain->filter_types.empty());
+  EXPECT_TRUE(plain->headers.empty());
+  EXPECT_FALSE(plain->rate_limit);
+}
+
+TEST_P(StoreTest, EndpointCrud) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  EXPECT_ERROR(store().create_endpoint(make_endpoint("ws_a", "ep_1")), ErrorCode::conflict);
+  EXPECT_ERROR(store().create_endpoint(make_endpoint("ws_missing", "ep_9")), ErrorCode::not_found);
+
+  Endpoint changed = make_endpoint("ws_a", "ep_1");
+  changed.url = "https://elsewhere.test/hook";
+  changed.secrets = {"whsec_rotated", "whsec_c2VjcmV0"};
+  changed.filter_types = {"*"};
+  changed.rate_limit = 3;
+  changed.updated_at_ms = kNow + kSecond;
+  auto updated = store().update_endpoint(changed);
+  ASSERT_OK(updated);
+  EXPECT_EQ(updated->url, "https://elsewhere.test/hook");
+  EXPECT_EQ(updated->secrets, changed.secrets);
+  EXPECT_EQ(updated->rate_limit, 3);
+  EXPECT_EQ(updated->updated_at_ms, kNow + kSecond);
+  EXPECT_EQ(store().get_endpoint("ws_a", "ep_1")->url, "https://elsewhere.test/hook");
+  EXPECT_ERROR(store().update_endpoint(make_endpoint("ws_a", "ep_missing")), ErrorCode::not_found);
+
+  seed_endpoint("ws_b", "ep_2");
+  auto all = store().list_all_endpoints();
+  ASSERT_OK(all);
+  EXPECT_EQ(ids_of(*all), (std::vector<std::string>{"ep_1", "ep_2"}));
+
+  ASSERT_OK(store().delete_endpoint("ws_a", "ep_1"));
+  EXPECT_ERROR(store().get_endpoint("ws_a", "ep_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().delete_endpoint("ws_a", "ep_1"), ErrorCode::not_found);
+}
+
+TEST_P(StoreTest, EndpointsPage) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  for (int i = 1; i <= 5; ++i) seed_endpoint("ws_a", numbered("ep", i));
+  seed_endpoint("ws_b", "ep_9999");
+
+  std::vector<std::string> seen;
+  PageRequest request{"", 2};
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().list_endpoints("ws_a", request);
+    ASSERT_OK(page);
+    for (const auto& endpoint : page->items) seen.push_back(endpoint.id);
+    if (!page->next_cursor) break;
+    request.cursor = *page->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"ep_0005", "ep_0004", "ep_0003", "ep_0002", "ep_0001"}));
+  EXPECT_ERROR(store().list_endpoints("ws_missing", {}), ErrorCode::not_found);
+}
+
+// --- event types
+
+TEST_P(StoreTest, EventTypesUpsert) {
+  EventType type;
+  type.name = "order.created";
+  type.group = "order";
+  type.description = "An order was placed";
+  type.schema_json = R"({"type":"object"})";
+  type.examples_json = {R"({"id":1})", R"({"id":2})"};
+  type.flags = {"PASSIVE"};
+  type.created_at_ms = kNow;
+  type.updated_at_ms = kNow;
+  ASSERT_OK(store().upsert_event_type(type));
+
+  EventType changed = type;
+  changed.description = "An order was placed or imported";
+  changed.flags = {"deprecated"};
+  changed.archived = true;
+  changed.created_at_ms = kNow + kHour;  // the first registration's time is kept
+  changed.updated_at_ms = kNow + kHour;
+  auto upserted = store().upsert_event_type(changed);
+  ASSERT_OK(upserted);
+  EXPECT_EQ(upserted->description, changed.description);
+  EXPECT_EQ(upserted->created_at_ms, kNow);
+  EXPECT_EQ(upserted->updated_at_ms, kNow + kHour);
+
+  auto fetched = store().get_event_type("order.created");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->group, "order");
+  EXPECT_EQ(fetched->schema_json, type.schema_json);
+  EXPECT_EQ(fetched->examples_json, type.examples_json);
+  EXPECT_EQ(fetched->flags, (std::vector<std::string>{"deprecated"}));
+  EXPECT_TRUE(fetched->archived);
+  EXPECT_ERROR(store().get_event_type("order.missing"), ErrorCode::not_found);
+
+  EventType other = type;
+  other.name = "account.closed";
+  ASSERT_OK(store().upsert_event_type(other));
+  auto all = store().list_event_types();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].name, "account.closed");
+  EXPECT_EQ((*all)[1].name, "order.created");
+}
+
+// --- workspace isolation
+
+TEST_P(StoreTest, RowsOfAnotherWorkspaceAreNotFound) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_a");
+  ASSERT_OK(store().create_api_key(ApiKey{"key_a", "ws_a", "k", "fk", "hash-a", kNow}));
+  publish_one("ws_a", "msg_a", {{"ep_a", "dlv_a"}});
+  auto claimed = claim(kNow);
+  ASSERT_EQ(claimed.size(), 1U);
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(claimed[0].delivery, "att_a", 1, kNow), DeliveryState::failed)}));
+
+  EXPECT_ERROR(store().get_endpoint("ws_b", "ep_a"), ErrorCode::not_found);
+  Endpoint foreign = make_endpoint("ws_b", "ep_a");
+  EXPECT_ERROR(store().update_endpoint(foreign), ErrorCode::not_found);
+  EXPECT_ERROR(store().delete_endpoint("ws_b", "ep_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().delete_api_key("ws_b", "key_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_message("ws_b", "msg_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_delivery("ws_b", "dlv_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().resend_delivery("ws_b", "dlv_a", kNow), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_deliveries_for_message("ws_b", "msg_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_deliveries_for_endpoint("ws_b", "ep_a", {}), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_attempts_for_message("ws_b", "msg_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_attempts_for_delivery("ws_b", "dlv_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_attempts_for_endpoint("ws_b", "ep_a", {}), ErrorCode::not_found);
+
+  auto endpoints = store().list_endpoints("ws_b", {});
+  ASSERT_OK(endpoints);
+  EXPECT_TRUE(endpoints->items.empty());
+  auto messages = store().list_messages("ws_b", {});
+  ASSERT_OK(messages);
+  EXPECT_TRUE(messages->items.empty());
+  auto keys = store().list_api_keys("ws_b");
+  ASSERT_OK(keys);
+  EXPECT_TRUE(keys->empty());
+
+  // Nothing of ws_a was touched by the refused calls.
+  EXPECT_EQ(store().get_endpoint("ws_a", "ep_a")->url, make_endpoint("ws_a", "ep_a").url);
+  EXPECT_EQ(delivery_state("ws_a", "dlv_a"), "failed");
+  EXPECT_EQ(store().list_attempts_for_message("ws_a", "msg_a")->size(), 1U);
+
+  // The same ids may exist independently in another workspace.
+  seed_endpoint("ws_b", "ep_a");
+  EXPECT_EQ(publish_one("ws_b", "msg_a", {{"ep_a", "dlv_a"}}).deliveries_created, 1);
+  EXPECT_EQ(delivery_state("ws_b", "dlv_a"), "pending");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_a"), "failed");
+}
+
+// --- messages
+
+TEST_P(StoreTest, MessageIsKeptVerbatim) {
+  seed_workspace("ws_a");
+  Message message = make_message("ws_a", "msg_1");
+  message.payload = std::string("{\"bytes\":\"\xff\0\x01\"}", 15);
+  message.idempotency_key = "order-42";
+  message.test = true;
+  Message empty = make_message("ws_a", "msg_2");
+  empty.payload.clear();
+  publish({make_request(message), make_request(empty)});
+
+  auto fetched = store().get_message("ws_a", "msg_1");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->payload, message.payload);
+  EXPECT_EQ(fetched->type, "user.created");
+  EXPECT_EQ(fetched->created_at_ms, kNow);
+  EXPECT_EQ(fetched->idempotency_key, "order-42");
+  EXPECT_TRUE(fetched->test);
+
+  auto fetched_empty = store().get_message("ws_a", "msg_2");
+  ASSERT_OK(fetched_empty);
+  EXPECT_EQ(fetched_empty->payload, "");
+  EXPECT_FALSE(fetched_empty->idempotency_key);
+  EXPECT_FALSE(fetched_empty->test);
+  EXPECT_ERROR(store().get_message("ws_a", "msg_missing"), ErrorCode::not_found);
+}
+
+TEST_P(StoreTest, MessagesFilterByTypeAndTimeAndPage) {
+  seed_workspace("ws_a");
+  std::vector<PublishRequest> requests;
+  for (int i = 1; i <= 9; ++i) {
+    // Created a second apart; every third one is an order.
+    const std::string type = i % 3 == 0 ? "order.created" : "user.created";
+    requests.push_back(make_request(make_message("ws_a", numbered("msg", i), kNow + i * kSecond, type)));
+  }
+  publish(requests, kNow + 10 * kSecond);
+
+  MessageQuery by_type;
+  by_type.type = "order.created";
+  auto orders = store().list_messages("ws_a", by_type);
+  ASSERT_OK(orders);
+  EXPECT_EQ(ids_of(orders->items), (std::vector<std::string>{"msg_0009", "msg_0006", "msg_0003"}));
+
+  MessageQuery window;
+  window.since_ms = kNow + 3 * kSecond;  // inclusive
+  window.until_ms = kNow + 7 * kSecond;  // exclusive
+  auto in_window = store().list_messages("ws_a", window);
+  ASSERT_OK(in_window);
+  EXPECT_EQ(ids_of(in_window->items), (std::vector<std::string>{"msg_0006", "msg_0005", "msg_0004", "msg_0003"}));
+
+  // Filters and cursors together, over several pages.
+  MessageQuery paged;
+  paged.type = "user.created";
+  paged.since_ms = kNow + 2 * kSecond;
+  paged.page.limit = 2;
+  std::vector<std::string> seen;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().list_messages("ws_a", paged);
+    ASSERT_OK(page);
+    for (const auto& message : page->items) seen.push_back(message.id);
+    if (!page->next_cursor) break;
+    paged.page.cursor = *page->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"msg_0008", "msg_0007", "msg_0005", "msg_0004", "msg_0002"}));
+
+  EXPECT_ERROR(store().list_messages("ws_missing", {}), ErrorCode::not_found);
+}
+
+// --- publishing
+
+TEST_P(StoreTest, PublishCreatesDeliveriesOnlyForEnabledExistingEndpoints) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_on");
+  seed_endpoint("ws_a", "ep_off", /*enabled=*/false);
+  seed_endpoint("ws_b", "ep_elsewhere");
+
+  auto outcome = publish_one(
+      "ws_a", "msg_1", {{"ep_on", "dlv_1"}, {"ep_off", "dlv_2"}, {"ep_gone", "dlv_3"}, {"ep_elsewhere", "dlv_4"}});
+  EXPECT_FALSE(outcome.error);
+  EXPECT_FALSE(outcome.duplicate);
+  EXPECT_EQ(outcome.deliveries_created, 1);
+  EXPECT_EQ(outcome.message.id, "msg_1");
+
+  auto deliveries = store().list_deliveries_for_message("ws_a", "msg_1");
+  ASSERT_OK(deliveries);
+  ASSERT_EQ(deliveries->size(), 1U);
+  const Delivery& delivery = deliveries->front();
+  EXPECT_EQ(delivery.id, "dlv_1");
+  EXPECT_EQ(delivery.endpoint_id, "ep_on");
+  EXPECT_EQ(state_name(delivery.state), "pending");
+  EXPECT_EQ(delivery.attempt_count, 0);
+  EXPECT_EQ(delivery.next_attempt_at_ms, kNow);
+  EXPECT_EQ(delivery.created_at_ms, kNow);
+  EXPECT_ERROR(store().get_delivery("ws_a", "dlv_2"), ErrorCode::not_found);
+
+  // A message without targets is stored with no deliveries.
+  EXPECT_EQ(publish_one("ws_a", "msg_2", {}).deliveries_created, 0);
+  auto none = store().list_deliveries_for_message("ws_a", "msg_2");
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreTest, PublishRefusesOneMessageAndStoresTheRest) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  auto outcomes = publish({make_request(make_message("ws_a", "msg_1"), {{"ep_1", "dlv_1"}}),
+                           make_request(make_message("ws_missing", "msg_2"), {{"ep_1", "dlv_2"}}),
+                           make_request(make_message("ws_a", "msg_3"), {{"ep_1", "dlv_3"}})});
+  ASSERT_EQ(outcomes.size(), 3U);
+  EXPECT_FALSE(outcomes[0].error);
+  ASSERT_TRUE(outcomes[1].error);
+  EXPECT_STREQ(error_code_name(outcomes[1].error->code), "not_found");
+  EXPECT_EQ(outcomes[1].deliveries_created, 0);
+  EXPECT_FALSE(outcomes[2].error);
+  EXPECT_EQ(outcomes[2].deliveries_created, 1);
+
+  ASSERT_OK(store().get_message("ws_a", "msg_1"));
+  ASSERT_OK(store().get_message("ws_a", "msg_3"));
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "pending");
+}
+
+TEST_P(StoreTest, RefusedMessageLeavesNoTrace) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}});
+  Message stale = make_message("ws_a", "msg_0", kNow - 2 * kHour);
+  stale.idempotency_key = "k";
+  publish({make_request(stale)}, kNow - 2 * kHour);
+
+  // msg_2 takes over the stale key and gets one delivery before its second
+  // delivery id clashes: all of that must be undone, and msg_3 still lands.
+  Message clashing = make_message("ws_a", "msg_2");
+  clashing.idempotency_key = "k";
+  auto outcomes = publish({make_request(clashing, {{"ep_2", "dlv_2"}, {"ep_1", "dlv_1"}}),
+                           make_request(make_message("ws_a", "msg_3"), {{"ep_2", "dlv_3"}})});
+  ASSERT_EQ(outcomes.size(), 2U);
+  ASSERT_TRUE(outcomes[0].error);
+  EXPECT_STREQ(error_code_name(outcomes[0].error->code), "conflict");
+  EXPECT_FALSE(outcomes[1].error);
+
+  EXPECT_ERROR(store().get_message("ws_a", "msg_2"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_delivery("ws_a", "dlv_2"), ErrorCode::not_found);
+  EXPECT_EQ(store().get_message("ws_a", "msg_0")->idempotency_key, "k");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "pending");
+}
+
+TEST_P(StoreTest, IdempotencyKeyWithinWindowReturnsEarlierMessage) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  Message first = make_message("ws_a", "msg_1", kNow);
+  first.idempotency_key = "order-42";
+  publish({make_request(first, {{"ep_1", "dlv_1"}})}, kNow);
+
+  Message retry = make_message("ws_a", "msg_2", kNow + kHour - 1);
+  retry.idempotency_key = "order-42";
+  auto outcomes = publish({make_request(retry, {{"ep_1", "dlv_2"}})}, kNow + kHour - 1, kHour);
+  ASSERT_EQ(outcomes.size(), 1U);
+  EXPECT_TRUE(outcomes[0].duplicate);
+  EXPECT_FALSE(outcomes[0].error);
+  EXPECT_EQ(outcomes[0].message.id, "msg_1");
+  EXPECT_EQ(outcomes[0].message.created_at_ms, kNow);
+  EXPECT_EQ(outcomes[0].deliveries_created, 0);
+  EXPECT_ERROR(store().get_message("ws_a", "msg_2"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_delivery("ws_a", "dlv_2"), ErrorCode::not_found);
+}
+
+TEST_P(StoreTest, IdempotencyKeyAfterWindowStoresNewMessage) {
+  seed_workspace("ws_a");
+  Message first = make_message("ws_a", "msg_1", kNow);
+  first.idempotency_key = "order-42";
+  publish({make_request(first)}, kNow);
+
+  // Exactly one window later the earlier message no longer counts.
+  Message later = make_message("ws_a", "msg_2", kNow + kHour);
+  later.idempotency_key = "order-42";
+  auto outcomes = publish({make_request(later)}, kNow + kHour, kHour);
+  ASSERT_EQ(outcomes.size(), 1U);
+  EXPECT_FALSE(outcomes[0].duplicate);
+  EXPECT_FALSE(outcomes[0].error);
+  EXPECT_EQ(outcomes[0].message.id, "msg_2");
+
+  auto old = store().get_message("ws_a", "msg_1");
+  ASSERT_OK(old);
+  EXPECT_FALSE(old->idempotency_key);  // handed over to the new message
+  EXPECT_EQ(store().get_message("ws_a", "msg_2")->idempotency_key, "order-42");
+
+  // And the key now dedupes against the new message.
+  Message again = make_message("ws_a", "msg_3", kNow + kHour + 1);
+  again.idempotency_key = "order-42";
+  auto repeat = publish({make_request(again)}, kNow + kHour + 1, kHour);
+  ASSERT_EQ(repeat.size(), 1U);
+  EXPECT_TRUE(repeat[0].duplicate);
+  EXPECT_EQ(repeat[0].message.id, "msg_2");
+}
+
+TEST_P(StoreTest, SameIdWithinWindowIsDuplicate) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+
+  Message again = make_message("ws_a", "msg_1", kNow + kSecond);
+  again.payload = R"({"changed":true})";
+  auto outcomes = publish({make_request(again, {{"ep_1", "dlv_2"}})}, kNow + kSecond, kHour);
+  ASSERT_EQ(outcomes.size(), 1U);
+  EXPECT_TRUE(outcomes[0].duplicate);
+  EXPECT_EQ(outcomes[0].message.payload, make_message("ws_a", "msg_1").payload);
+  EXPECT_EQ(outcomes[0].deliveries_created, 0);
+  EXPECT_EQ(store().list_deliveries_for_message("ws_a", "msg_1")->size(), 1U);
+
+  // An id reused with a fresh idempotency key is still the same message.
+  Message keyed = make_message("ws_a", "msg_1", kNow + kSecond);
+  keyed.idempotency_key = "new-key";
+  auto by_id = publish({make_request(keyed)}, kNow + kSecond, kHour);
+  ASSERT_EQ(by_id.size(), 1U);
+  EXPECT_TRUE(by_id[0].duplicate);
+  EXPECT_EQ(by_id[0].message.id, "msg_1");
+  EXPECT_FALSE(store().get_message("ws_a", "msg_1")->idempotency_key);
+}
+
+TEST_P(StoreTest, SameIdAfterWindowIsConflict) {
+  seed_workspace("ws_a");
+  publish_one("ws_a", "msg_1", {}, kNow);
+
+  auto outcomes = publish({make_request(make_message("ws_a", "msg_1", kNow + 2 * kHour)),
+                           make_request(make_message("ws_a", "msg_2", kNow + 2 * kHour))},
+                          kNow + 2 * kHour, kHour);
+  ASSERT_EQ(outcomes.size(), 2U);
+  ASSERT_TRUE(outcomes[0].error);
+  EXPECT_STREQ(error_code_name(outcomes[0].error->code), "conflict");
+  EXPECT_FALSE(outcomes[0].duplicate);
+  EXPECT_FALSE(outcomes[1].error);  // the rest of the batch still lands
+  EXPECT_EQ(store().get_message("ws_a", "msg_1")->created_at_ms, kNow);
+  ASSERT_OK(store().get_message("ws_a", "msg_2"));
+}
+
+TEST_P(StoreTest, DuplicatesWithinOneBatch) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  Message first = make_message("ws_a", "msg_1");
+  first.idempotency_key = "k";
+  Message second = make_message("ws_a", "msg_2");
+  second.idempotency_key = "k";
+  auto outcomes = publish({make_request(first, {{"ep_1", "dlv_1"}}), make_request(second, {{"ep_1", "dlv_2"}}),
+                           make_request(make_message("ws_a", "msg_1"), {{"ep_1", "dlv_3"}})});
+  ASSERT_EQ(outcomes.size(), 3U);
+  EXPECT_FALSE(outcomes[0].duplicate);
+  EXPECT_EQ(outcomes[0].deliveries_created, 1);
+  EXPECT_TRUE(outcomes[1].duplicate);
+  EXPECT_EQ(outcomes[1].message.id, "msg_1");
+  EXPECT_TRUE(outcomes[2].duplicate);
+  EXPECT_EQ(store().list_deliveries_for_message("ws_a", "msg_1")->size(), 1U);
+}
+
+TEST_P(StoreTest, IdempotencyIsPerWorkspace) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  Message in_a = make_message("ws_a", "msg_1");
+  in_a.idempotency_key = "shared";
+  Message in_b = make_message("ws_b", "msg_2");
+  in_b.idempotency_key = "shared";
+  auto outcomes = publish({make_request(in_a), make_request(in_b)});
+  ASSERT_EQ(outcomes.size(), 2U);
+  EXPECT_FALSE(outcomes[0].duplicate);
+  EXPECT_FALSE(outcomes[1].duplicate);
+  ASSERT_OK(store().get_message("ws_b", "msg_2"));
+}
+
+TEST_P(StoreTest, ConcurrentPublishesAllLand) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 20;
+  constexpr int kBatchSize = 4;
+  std::atomic<int> failures{0};
+  std::atomic<bool> publishing{true};
+
+  // Readers run alongside: they must neither fail nor block the writers.
+  std::thread reader([&] {
+    while (publishing.load()) {
+      if (!store().list_messages("ws_a", {}).ok() || !store().get_endpoint("ws_a", "ep_1").ok()) ++failures;
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<PublishRequest> batch;
+        for (int i = 0; i < kBatchSize; ++i) {
+          const int n = (t * kBatches + b) * kBatchSize + i;
+          batch.push_back(make_request(make_message("ws_a", numbered("msg", n)), {{"ep_1", numbered("dlv", n)}}));
+        }
+        auto outcomes = store().publish(batch, kNow, kHour);
+        if (!outcomes.ok()) {
+          ++failures;
+          continue;
+        }
+        for (const auto& outcome : *outcomes) {
+          if (outcome.error || outcome.duplicate || outcome.deliveries_created != 1) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  publishing = false;
+  reader.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  auto messages = store().list_messages("ws_a", {{"", 1000}, {}, {}, {}});
+  ASSERT_OK(messages);
+  EXPECT_EQ(messages->items.size(), static_cast<std::size_t>(kThreads * kBatches * kBatchSize));
+  auto deliveries = store().list_deliveries_for_endpoint("ws_a", "ep_1", {{"", 1000}, {}});
+  ASSERT_OK(deliveries);
+  EXPECT_EQ(deliveries->items.size(), static_cast<std::size_t>(kThreads * kBatches * kBatchSize));
+}
+
+// --- claiming
+
+TEST_P(StoreTest, ClaimReturnsOldestDueFirstWithMessageAndEndpoint) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow + 2);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow + 1);
+  publish_one("ws_a", "msg_3", {{"ep_1", "dlv_3"}}, kNow);
+
+  auto first = claim(kNow + 10, /*limit=*/2);
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[0].delivery.id, "dlv_3");
+  EXPECT_EQ(first[1].delivery.id, "dlv_2");
+  EXPECT_EQ(first[0].message.id, "msg_3");
+  EXPECT_EQ(first[0].message.payload, make_message("ws_a", "msg_3").payload);
+  EXPECT_EQ(first[0].endpoint.id, "ep_1");
+  EXPECT_EQ(first[0].endpoint.url, make_endpoint("ws_a", "ep_1").url);
+  EXPECT_EQ(first[0].endpoint.secrets, make_endpoint("ws_a", "ep_1").secrets);
+
+  auto rest = claim(kNow + 10);
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].delivery.id, "dlv_1");
+
+  // A limit below 1 still claims one.
+  ASSERT_OK(store().release_all_leases());
+  EXPECT_EQ(claim(kNow + 10, /*limit=*/0).size(), 1U);
+}
+
+TEST_P(StoreTest, ClaimRespectsDueTime) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+
+  EXPECT_TRUE(claim(kNow - 1).empty());
+  auto due = claim(kNow);  // due at exactly next_attempt_at
+  ASSERT_EQ(due.size(), 1U);
+  EXPECT_EQ(due[0].delivery.id, "dlv_1");
+}
+
+TEST_P(StoreTest, ClaimRespectsLease) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+
+  ASSERT_EQ(claim(kNow, 10, /*lease_ms=*/kSecond).size(), 1U);
+  EXPECT_TRUE(claim(kNow + 1).empty());
+  EXPECT_TRUE(claim(kNow + kSecond - 1).empty());
+  // An expired lease is as good as none: the claimer is presumed dead.
+  auto again = claim(kNow + kSecond);
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].delivery.id, "dlv_1");
+}
+
+TEST_P(StoreTest, ClaimSkipsExcludedAndDisabledEndpoints) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_busy");
+  seed_endpoint("ws_a", "ep_free");
+  seed_endpoint("ws_a", "ep_off");
+  publish_one("ws_a", "msg_1", {{"ep_busy", "dlv_1"}, {"ep_free", "dlv_2"}, {"ep_off", "dlv_3"}}, kNow);
+
+  // Disabling fails dlv_3; a resend makes it open again on a disabled endpoint.
+  Endpoint off = make_endpoint("ws_a", "ep_off", /*enabled=*/false);
+  ASSERT_OK(store().update_endpoint(off));
+  ASSERT_OK(store().resend_delivery("ws_a", "dlv_3", kNow));
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "pending");
+
+  auto claimed = claim(kNow, 10, 30 * kSecond, {"ep_busy"});
+  ASSERT_EQ(claimed.size(), 1U);
+  EXPECT_EQ(claimed[0].delivery.id, "dlv_2");
+
+  // Excluded endpoints stay claimable by a caller that does not exclude them.
+  auto busy = claim(kNow);
+  ASSERT_EQ(busy.size(), 1U);
+  EXPECT_EQ(busy[0].delivery.id, "dlv_1");
+}
+
+TEST_P(StoreTest, NextDueTime) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  auto empty = store().next_due_time();
+  ASSERT_OK(empty);
+  EXPECT_FALSE(*empty);
+
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_2", "dlv_2"}}, kNow + 5 * kSecond);
+  EXPECT_EQ(*store().next_due_time(), kNow);
+
+  // Leased deliveries do not count.
+  ASSERT_EQ(claim(kNow).size(), 1U);
+  EXPECT_EQ(*store().next_due_time(), kNow + 5 * kSecond);
+
+  // Nor do those of disabled endpoints.
+  ASSERT_OK(store().update_endpoint(make_endpoint("ws_a", "ep_2", /*enabled=*/false)));
+  ASSERT_OK(store().resend_delivery("ws_a", "dlv_2", kNow + 6 * kSecond));
+  auto none = store().next_due_time();
+  ASSERT_OK(none);
+  EXPECT_FALSE(*none);
+}
+
+// --- recording attempts
+
+TEST_P(StoreTest, RecordAttemptsMovesDeliveries) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  // Due a millisecond apart, so the claim's order is known.
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow - 2);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow - 1);
+  publish_one("ws_a", "msg_3", {{"ep_1", "dlv_3"}}, kNow);
+  auto claimed = claim(kNow);
+  ASSERT_EQ(claimed.size(), 3U);
+  ASSERT_EQ(ids_of(std::vector{claimed[0].delivery, claimed[1].delivery, claimed[2].delivery}),
+            (std::vector<std::string>{"dlv_1", "dlv_2", "dlv_3"}));
+
+  Attempt ok = make_attempt(claimed[0].delivery, "att_1", 1, kNow);
+  ok.response_status = 204;
+  ok.response_body.clear();
+  Attempt refused = make_attempt(claimed[2].delivery, "att_3", 1, kNow);
+  refused.response_status.reset();
+  refused.response_headers.clear();
+  refused.error = "refused";
+  refused.error_detail = "connection refused";
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(ok, DeliveryState::succeeded),
+      make_record(make_attempt(claimed[1].delivery, "att_2", 1, kNow), DeliveryState::retrying, kNow + 5 * kSecond),
+      make_record(refused, DeliveryState::failed)}));
+
+  auto succeeded = store().get_delivery("ws_a", "dlv_1");
+  ASSERT_OK(succeeded);
+  EXPECT_EQ(state_name(succeeded->state), "succeeded");
+  EXPECT_EQ(succeeded->attempt_count, 1);
+  EXPECT_EQ(succeeded->updated_at_ms, kNow + 1);  // started + 1.5 ms latency
+  auto retrying = store().get_delivery("ws_a", "dlv_2");
+  ASSERT_OK(retrying);
+  EXPECT_EQ(state_name(retrying->state), "retrying");
+  EXPECT_EQ(retrying->next_attempt_at_ms, kNow + 5 * kSecond);
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "failed");
+
+  // The lease is gone: the retry is claimable as soon as it is due.
+  EXPECT_TRUE(claim(kNow + 5 * kSecond - 1).empty());
+  auto retry = claim(kNow + 5 * kSecond);
+  ASSERT_EQ(retry.size(), 1U);
+  EXPECT_EQ(retry[0].delivery.id, "dlv_2");
+  EXPECT_EQ(retry[0].delivery.attempt_count, 1);
+  ASSERT_OK(store().record_attempts(std::vector{make_record(
+      make_attempt(retry[0].delivery, "att_4", 2, kNow + 5 * kSecond), DeliveryState::succeeded)}));
+  EXPECT_EQ(store().get_delivery("ws_a", "dlv_2")->attempt_count, 2);
+
+  auto of_delivery = store().list_attempts_for_delivery("ws_a", "dlv_2");
+  ASSERT_OK(of_delivery);
+  EXPECT_EQ(ids_of(*of_delivery), (std::vector<std::string>{"att_2", "att_4"}));
+  const Attempt& stored = (*of_delivery)[0];
+  const Attempt expected = make_attempt(claimed[1].delivery, "att_2", 1, kNow);
+  EXPECT_EQ(stored.message_id, "msg_2");
+  EXPECT_EQ(stored.endpoint_id, "ep_1");
+  EXPECT_EQ(stored.attempt_number, 1);
+  EXPECT_EQ(stored.started_at_ms, kNow);
+  EXPECT_EQ(stored.latency_us, expected.latency_us);
+  EXPECT_EQ(stored.url, expected.url);
+  EXPECT_EQ(stored.request_headers, expected.request_headers);
+  EXPECT_EQ(stored.response_status, 500);
+  EXPECT_EQ(stored.response_headers, expected.response_headers);
+  EXPECT_EQ(stored.response_body, "oops");
+
+  auto of_message = store().list_attempts_for_message("ws_a", "msg_3");
+  ASSERT_OK(of_message);
+  ASSERT_EQ(of_message->size(), 1U);
+  EXPECT_FALSE((*of_message)[0].response_status);
+  EXPECT_EQ((*of_message)[0].error, "refused");
+  EXPECT_EQ((*of_message)[0].error_detail, "connection refused");
+
+  auto of_endpoint = store().list_attempts_for_endpoint("ws_a", "ep_1", {"", 3});
+  ASSERT_OK(of_endpoint);
+  EXPECT_EQ(ids_of(of_endpoint->items), (std::vector<std::string>{"att_4", "att_3", "att_2"}));
+  ASSERT_TRUE(of_endpoint->next_cursor);
+  auto older = store().list_attempts_for_endpoint("ws_a", "ep_1", {*of_endpoint->next_cursor, 3});
+  ASSERT_OK(older);
+  EXPECT_EQ(ids_of(older->items), (std::vector<std::string>{"att_1"}));
+  EXPECT_FALSE(older->next_cursor);
+
+  EXPECT_TRUE(store().record_attempts({}).ok());
+}
+
+TEST_P(StoreTest, RecordAttemptCanDisableEndpoint) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_gone");
+  seed_endpoint("ws_a", "ep_other");
+  publish_one("ws_a", "msg_1", {{"ep_gone", "dlv_1"}, {"ep_other", "dlv_9"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_gone", "dlv_2"}}, kNow + kSecond);
+  publish_one("ws_a", "msg_3", {{"ep_gone", "dlv_3"}}, kNow + kSecond);
+  auto claimed = claim(kNow, 1, 30 * kSecond, {"ep_other"});
+  ASSERT_EQ(claimed.size(), 1U);
+  ASSERT_EQ(claimed[0].delivery.id, "dlv_1");
+  // A retry already scheduled and one in flight elsewhere: both are open.
+  ASSERT_OK(store().record_attempts(std::vector{make_record(make_attempt(claimed[0].delivery, "att_0", 1, kNow),
+                                                            DeliveryState::retrying, kNow + kSecond)}));
+
+  auto in_flight = claim(kNow + kSecond, 1, 30 * kSecond, {"ep_other"});
+  ASSERT_EQ(in_flight.size(), 1U);
+  Attempt gone = make_attempt(in_flight[0].delivery, "att_1", 2, kNow + kSecond);
+  gone.response_status = 410;
+  ASSERT_OK(store().record_attempts(
+      std::vector{make_record(gone, DeliveryState::failed, 0, std::string("410 Gone from receiver"))}));
+
+  auto endpoint = store().get_endpoint("ws_a", "ep_gone");
+  ASSERT_OK(endpoint);
+  EXPECT_FALSE(endpoint->enabled);
+  EXPECT_EQ(endpoint->disabled_reason, "410 Gone from receiver");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "failed");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "failed");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "failed");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_9"), "pending");  // other endpoints are untouched
+  EXPECT_TRUE(store().get_endpoint("ws_a", "ep_other")->enabled);
+}
+
+TEST_P(StoreTest, DisablingRecordKeepsItsOwnDeliveryState) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow + 1);
+  auto claimed = claim(kNow, 1);
+  ASSERT_EQ(claimed.size(), 1U);
+
+  // Only the endpoint's *other* open deliveries are failed; the recorded one
+  // takes the state its record names.
+  ASSERT_OK(store().record_attempts(std::vector{make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow),
+                                                            DeliveryState::retrying, kNow + kHour,
+                                                            std::string("failing for 5 days"))}));
+  EXPECT_FALSE(store().get_endpoint("ws_a", "ep_1")->enabled);
+  EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "retrying");
+  EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "failed");
+  // ...but a disabled endpoint's deliveries are not claimed.
+  EXPECT_TRUE(claim(kNow + kHour).empty());
+}
+
+TEST_P(StoreTest, RecordAttemptOfDeletedDeliveryIsDropped) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_2", "dlv_2"}}, kNow);
+  auto claimed = claim(kNow);
+  ASSERT_EQ(claimed.size(), 2U);
+  ASSERT_OK(store().delete_endpoint("ws_a", "ep_1"));  // while the attempts were in flight
+
+  std::vector<AttemptRecord> records;
+  for (const auto& due : claimed) {
+    records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
+                                  DeliveryState::succeeded));
+  }
+  ASSERT_OK(store().record_attempts(records));
+  EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "succeeded");
+  EXPECT_EQ(ids_of(*store().list_attempts_for_message("ws_a", "msg_1")), (std::vector<std::string>{"att_dlv_2"}));
+}
+
+// --- endpoint changes reaching deliveries
+
+TEST_P(StoreTest, DisablingEndpointFailsItsOpenDeliveries) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_2", "dlv_2"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_3"}}, kNow + 1);
+  auto claimed = claim(kNow, 1, 30 * kSecond, {"ep_2"});
+  ASSERT_EQ(claimed.size(), 1U);
+  ASSERT_EQ(claimed[0].delivery.id, "dlv_1");
+  ASSERT_OK(store().record_attempts(
+      std::vector{make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow), DeliveryState::succeeded)}));
+
+  Endpoint disabled = make_endpoint("ws_a", "ep_1", /*enabled=*/false);
+  disabled.disabled_reason = "disabled by operator";
+  disabled.updated_at_ms = kNow + kHour;
+  auto updated = store().update_endpoint(disabled);
+  ASSERT_OK(updated);
+  EXPECT_FALSE(updated->enabled);
+  EXPECT_EQ(updated->disabled_reason, "disabled by operator");
+
+  EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "succeeded");  // finished ones keep their state
+  EXPECT_EQ(delivery_state("ws_a", "dlv_3"), "failed");
+  EXPECT_EQ(store().get_delivery("ws_a", "dlv_3")->updated_at_ms, kNow + kHour);
+  EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "pending");
+
+  // Publishing to it now creates nothing.
+  EXPECT_EQ(publish_one("ws_a", "msg_3", {{"ep_1", "dlv_4"}}, kNow).deliveries_created, 0);
+}
+
+TEST_P(StoreTest, DeleteEndpointCascades) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_2", "dlv_2"}}, kNow);
+  std::vector<AttemptRecord> records;
+  for (const auto& due : claim(kNow)) {
+    records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
+                                  DeliveryState::succeeded));
+  }
+  ASSERT_OK(store().record_attempts(records));
+
+  ASSERT_OK(store().delete_endpoint("ws_a", "ep_1"));
+  EXPECT_ERROR(store().get_delivery("ws_a", "dlv_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_attempts_for_delivery("ws_a", "dlv_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_deliveries_for_endpoint("ws_a", "ep_1", {}), ErrorCode::not_found);
+  ASSERT_OK(store().get_message("ws_a", "msg_1"));  // messages outlive their endpoints
+  EXPECT_EQ(ids_of(*store().list_deliveries_for_message("ws_a", "msg_1")), (std::vector<std::string>{"dlv_2"}));
+  EXPECT_EQ(ids_of(*store().list_attempts_for_message("ws_a", "msg_1")), (std::vector<std::string>{"att_dlv_2"}));
+}
+
+TEST_P(StoreTest, DeleteWorkspaceCascades) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_b", "ep_1");
+  ASSERT_OK(store().create_api_key(ApiKey{"key_1", "ws_a", "k", "fk", "hash-a", kNow}));
+  Message keyed = make_message("ws_a", "msg_1");
+  keyed.idempotency_key = "k-1";
+  publish({make_request(keyed, {{"ep_1", "dlv_1"}}), make_request(make_message("ws_b", "msg_1"), {{"ep_1", "dlv_1"}})});
+  auto claimed = claim(kNow, 10, 30 * kSecond, {});
+  ASSERT_EQ(claimed.size(), 2U);
+  std::vector<AttemptRecord> records;
+  for (const auto& due : claimed) {
+    records.push_back(make_record(make_attempt(due.delivery, "att_1", 1, kNow), DeliveryState::retrying, kNow + 1));
+  }
+  ASSERT_OK(store().record_attempts(records));
+
+  ASSERT_OK(store().delete_workspace("ws_a"));
+  EXPECT_ERROR(store().get_workspace("ws_a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_endpoint("ws_a", "ep_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().find_api_key_by_hash("hash-a"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_message("ws_a", "msg_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_delivery("ws_a", "dlv_1"), ErrorCode::not_found);
+  EXPECT_ERROR(store().list_attempts_for_message("ws_a", "msg_1"), ErrorCode::not_found);
+  auto due = claim(kNow + 1);
+  ASSERT_EQ(due.size(), 1U);
+  EXPECT_EQ(due[0].delivery.workspace_id, "ws_b");
+  EXPECT_EQ(store().list_attempts_for_message("ws_b", "msg_1")->size(), 1U);
+
+  // A new workspace with the same id starts empty, idempotency keys included.
+  seed_workspace("ws_a");
+  auto messages = store().list_messages("ws_a", {});
+  ASSERT_OK(messages);
+  EXPECT_TRUE(messages->items.empty());
+  EXPECT_FALSE(publish({make_request(keyed)})[0].duplicate);
+}
+
+// --- resend and leases
+
+TEST_P(StoreTest, ResendMakesDeliveryDueNow) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+  auto claimed = claim(kNow);
+  ASSERT_EQ(claimed.size(), 1U);
+  ASSERT_OK(store().record_attempts(
+      std::vector{make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow), DeliveryState::failed)}));
+  EXPECT_TRUE(claim(kNow + kHour).empty());
+
+  auto resent = store().resend_delivery("ws_a", "dlv_1", kNow + kHour);
+  ASSERT_OK(resent);
+  EXPECT_EQ(state_name(resent->state), "pending");
+  EXPECT_EQ(resent->next_attempt_at_ms, kNow + kHour);
+  EXPECT_EQ(resent->updated_at_ms, kNow + kHour);
+  EXPECT_EQ(resent->attempt_count, 1);
+  auto again = claim(kNow + kHour);
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].delivery.id, "dlv_1");
+
+  // Resending a leased delivery drops the lease too.
+  ASSERT_OK(store().resend_delivery("ws_a", "dlv_1", kNow + kHour + 1));
+  EXPECT_EQ(claim(kNow + kHour + 1).size(), 1U);
+  EXPECT_ERROR(store().resend_delivery("ws_a", "dlv_missing", kNow), ErrorCode::not_found);
+}
+
+TEST_P(StoreTest, ReleaseAllLeases) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow);
+  ASSERT_EQ(claim(kNow, 10, kHour).size(), 2U);
+  EXPECT_TRUE(claim(kNow + 1).empty());
+
+  ASSERT_OK(store().release_all_leases());
+  EXPECT_EQ(claim(kNow + 1).size(), 2U);
+}
+
+// --- durability
+
+TEST_P(StoreTest, DataSurvivesReopen) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  ASSERT_OK(store().create_api_key(ApiKey{"key_1", "ws_a", "k", "fk", "hash-a", kNow}));
+  Message keyed = make_message("ws_a", "msg_1");
+  keyed.idempotency_key = "k-1";
+  publish({make_request(keyed, {{"ep_1", "dlv_1"}})});
+  ASSERT_EQ(claim(kNow, 10, kHour).size(), 1U);
+
+  reopen();
+
+  ASSERT_OK(store().get_workspace("ws_a"));
+  ASSERT_OK(store().get_endpoint("ws_a", "ep_1"));
+  ASSERT_OK(store().find_api_key_by_hash("hash-a"));
+  auto message = store().get_message("ws_a", "msg_1");
+  ASSERT_OK(message);
+  EXPECT_EQ(message->payload, keyed.payload);
+  EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "pending");
+  // Leases are durable too, until released.
+  EXPECT_TRUE(claim(kNow + 1).empty());
+  ASSERT_OK(store().release_all_leases());
+  EXPECT_EQ(claim(kNow + 1).size(), 1U);
+  // So is the idempotency record.
+  Message retry = make_message("ws_a", "msg_2");
+  retry.idempotency_key = "k-1";
+  EXPECT_TRUE(publish({make_request(retry)})[0].duplicate);
+}
+
+TEST_P(StoreTest, DeliveriesOfEndpointFilterByStateAndPage) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  for (int i = 1; i <= 5; ++i) {
+    publish_one("ws_a", numbered("msg", i), {{"ep_1", numbered("dlv", i)}, {"ep_2", numbered("dlv", 100 + i)}}, kNow);
+  }
+  // dlv_0002 and dlv_0004 succeed.
+  std::vector<AttemptRecord> records;
+  for (const auto& due : claim(kNow)) {
+    if (due.delivery.id == "dlv_0002" || due.delivery.id == "dlv_0004") {
+      records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
+                                    DeliveryState::succeeded));
+    }
+  }
+  ASSERT_EQ(records.size(), 2U);
+  ASSERT_OK(store().record_attempts(records));
+
+  DeliveryQuery pending;
+  pending.state = DeliveryState::pending;
+  pending.page.limit = 2;
+  auto first = store().list_deliveries_for_endpoint("ws_a", "ep_1", pending);
+  ASSERT_OK(first);
+  EXPECT_EQ(ids_of(first->items), (std::vector<std::string>{"dlv_0005", "dlv_0003"}));
+  ASSERT_TRUE(first->next_cursor);
+  pending.page.cursor = *first->next_cursor;
+  auto second = store().list_deliveries_for_endpoint("ws_a", "ep_1", pending);
+  ASSERT_OK(second);
+  EXPECT_EQ(ids_of(second->items), (std::vector<std::string>{"dlv_0001"}));
+  EXPECT_FALSE(second->next_cursor);
+
+  DeliveryQuery succeeded;
+  succeeded.state = DeliveryState::succeeded;
+  auto done = store().list_deliveries_for_endpoint("ws_a", "ep_1", succeeded);
+  ASSERT_OK(done);
+  EXPECT_EQ(ids_of(done->items), (std::vector<std::string>{"dlv_0004", "dlv_0002"}));
+
+  auto all = store().list_deliveries_for_endpoint("ws_a", "ep_1", {});
+  ASSERT_OK(all);
+  EXPECT_EQ(all->items.size(), 5U);
+  EXPECT_ERROR(store().list_deliveries_for_endpoint("ws_a", "ep_missing", {}), ErrorCode::not_found);
+}
+
+std::string backend_name(const testing::TestParamInfo<StoreBackend>& backend) { return backend.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, testing::Values(StoreBackend{"Sqlite", open_sqlite}), backend_name);
+
+// --- SQLite only: the schema machinery behind SqliteStore
+
+// A plain read-only handle on the database file, to look behind the Store.
+class RawDb {
+ public:
+  explicit RawDb(const fs::path& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("cannot open " + path.string());
+    }
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  // Every row of `sql`, columns joined by '|'.
+  std::vector<std::string> rows(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        if (i > 0) row += "|";
+        const unsigned char* text = sqlite3_column_text(stmt, i);
+        row += text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+TEST(SqliteStoreSchema, MigrationsApplyOnceAndNotOnReopen) {
+  TempDir dir;
+  const fs::path file = dir.path() / "ferry.db";
+  ASSERT_OK(SqliteStore::open(file.string()));
+  const auto applied = RawDb(file).rows("SELECT version, applied_at FROM schema_migrations ORDER BY version");
+  ASSERT_EQ(applied.size(), sqlite_migrations().size());
+  EXPECT_EQ(applied.front().substr(0, 2), "1|");
+
+  // Reopening an up-to-date database applies nothing: same rows, same times.
+  ASSERT_OK(SqliteStore::open(file.string()));
+  ASSERT_OK(SqliteStore::open(file.string()));
+  EXPECT_EQ(RawDb(file).rows("SELECT version, applied_at FROM schema_migrations ORDER BY version"), applied);
+}
+
+TEST(SqliteStoreSchema, UsesWriteAheadLog) {
+  TempDir dir;
+  const fs::path file = dir.path() / "ferry.db";
+  ASSERT_OK(SqliteStore::open(file.string()));
+  EXPECT_EQ(RawDb(file).rows("PRAGMA journal_mode"), (std::vector<std::string>{"wal"}));
+}
+
+TEST(SqliteStoreSchema, RefusesNewerSchema) {
+  TempDir dir;
+  const fs::path file = dir.path() / "ferry.db";
+  ASSERT_OK(SqliteStore::open(file.string()));
+  RawDb(file).rows("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
+  EXPECT_ERROR(SqliteStore::open(file.string()), ErrorCode::unavailable);
+}
+
+TEST(SqliteStoreSchema, RefusesUnusablePaths) {
+  EXPECT_ERROR(SqliteStore::open(":memory:"), ErrorCode::bad_request);
+  EXPECT_ERROR(SqliteStore::open(""), ErrorCode::bad_request);
+  TempDir dir;
+  EXPECT_ERROR(SqliteStore::open((dir.path() / "no-such-dir" / "ferry.db").string()), ErrorCode::unavailable);
+}
+
+}  // namespace
+}  // namespace ferry
