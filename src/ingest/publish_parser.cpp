@@ -35,18 +35,20 @@ std::string_view trim_trailing_space(std::string_view text) {
 simdjson::error_code raw_value(od::value value, std::string_view& out) {
   od::json_type type{};
   if (auto error = value.type().get(type)) return error;
+  simdjson::error_code error = simdjson::SUCCESS;
   if (type == od::json_type::object) {
     od::object object;
-    if (auto error = value.get_object().get(object)) return error;
-    return object.raw_json().get(out);
-  }
-  if (type == od::json_type::array) {
+    error = value.get_object().get(object);
+    if (!error) error = object.raw_json().get(out);
+  } else if (type == od::json_type::array) {
     od::array array;
-    if (auto error = value.get_array().get(array)) return error;
-    return array.raw_json().get(out);
+    error = value.get_array().get(array);
+    if (!error) error = array.raw_json().get(out);
+  } else {
+    out = value.raw_json_token();
   }
-  out = trim_trailing_space(value.raw_json_token());
-  return simdjson::SUCCESS;
+  out = trim_trailing_space(out);
+  return error;
 }
 
 Result<std::string> string_field(od::value value, const std::string& where, const char* name) {

@@ -318,7 +318,10 @@ class FerryServer:
             return "\n".join(self.stdout_lines)
 
     def log_tails(self, max_chars: int = 6000) -> str:
-        return (f"--- ferry stdout (start #{self.starts}) ---\n{self.stdout_text()[-2000:]}\n"
+        state = "running" if self.alive() else (
+            f"exited with code {self.proc.returncode}" if self.proc is not None else "never started")
+        return (f"--- ferry process: {state}; command: {' '.join(self.command())}\n"
+                f"--- ferry stdout (start #{self.starts}) ---\n{self.stdout_text()[-2000:]}\n"
                 f"--- ferry stderr tail ({self.stderr_path}) ---\n{self.stderr_tail(max_chars)}\n--- end ---")
 
     def api(self, token: Any = "admin") -> "Api":
