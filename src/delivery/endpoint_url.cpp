@@ -33,6 +33,11 @@ Status validate_endpoint_url(std::string_view text, const TargetPolicy& policy) 
   for (char c : text) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return invalid("must not contain spaces or control characters");
   }
+  // curl forgives "http:///host" (an empty authority); a registered URL must not need forgiving.
+  if (const auto scheme_end = text.find("://");
+      scheme_end == std::string_view::npos || scheme_end + 3 >= text.size() || text[scheme_end + 3] == '/') {
+    return invalid("must be an absolute http(s) URL with a host");
+  }
   std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
   if (!url) return make_error(ErrorCode::internal, "out of memory");
   const std::string copy(text);

@@ -1,5 +1,6 @@
 #include "ingest/publish_parser.hpp"
 
+#include <nlohmann/json.hpp>
 #include <simdjson.h>
 
 #include "core/event_type_name.hpp"
@@ -107,9 +108,14 @@ Result<ParsedMessage> read_message(od::object object, const std::string& where, 
 Result<od::object> open_object(const simdjson::padded_string& padded, od::document& document) {
   simdjson::dom::element root;
   if (validating_parser().parse(padded).get(root) != simdjson::SUCCESS) {
-    return make_error(ErrorCode::bad_request, "request body is not valid JSON");
+    // simdjson refuses integers beyond 64 bits, which JSON allows; the rare
+    // document it refuses gets a second opinion from the slower nlohmann parser.
+    if (!nlohmann::json::accept(padded.data(), padded.data() + padded.size())) {
+      return make_error(ErrorCode::bad_request, "request body is not valid JSON");
+    }
+  } else if (!root.is_object()) {
+    return make_error(ErrorCode::unprocessable, "request body must be a JSON object");
   }
-  if (!root.is_object()) return make_error(ErrorCode::unprocessable, "request body must be a JSON object");
   if (field_parser().iterate(padded).get(document) != simdjson::SUCCESS) {
     return make_error(ErrorCode::bad_request, "request body is not valid JSON");
   }

@@ -22,6 +22,13 @@ TEST(PublishParser, AcceptsScalarData) {
   EXPECT_EQ(text->data, R"("a \"quoted\" text")");
 }
 
+TEST(PublishParser, AcceptsIntegersBeyond64Bits) {
+  auto parsed = parse_publish_body(R"({"type":"big","data":{"n":123456789012345678901234567890}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->data, R"({"n":123456789012345678901234567890})");
+  EXPECT_FALSE(parse_publish_body(R"({"type":"big","data":{"n":123456789012345678901234567890,}})").ok());
+}
+
 TEST(PublishParser, ClearErrors) {
   struct Case {
     const char* body;
