@@ -473,9 +473,13 @@ class BadInputTest(ApiTestBase):
         self.assertEqual(status, 431, f"oversized headers answered {raw[:300]!r}")
         self.assert_alive()
 
-    def test_not_json_content_type_415(self):
-        resp = self.api.post(self.msgs(), raw='{"type":"a.b","data":{}}', content_type="text/plain")
-        self.check(resp, 415, "unsupported_media_type")
+    def test_body_judged_by_content_not_content_type(self):
+        # `curl -d` labels JSON as a form; the body decides, not the label.
+        resp = self.api.post(self.msgs(), raw='{"type":"a.b","data":{}}',
+                             content_type="application/x-www-form-urlencoded")
+        self.assertEqual(resp.status, 202, resp.describe())
+        resp = self.api.post(self.msgs(), raw='type=a.b&data=1', content_type="application/x-www-form-urlencoded")
+        self.check(resp, 400, "bad_request")
 
     def test_unknown_ids_404(self):
         w = f"/api/v1/workspaces/{self.ws}"

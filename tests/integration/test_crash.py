@@ -75,6 +75,7 @@ class CrashTest(FerryTestCase):
                         acked.append(resp.json["id"])
                 else:
                     errors.append(f"{mid}: {resp.describe()}")
+                time.sleep(0.005)  # paced, so that the kill lands mid-way however fast the server is
 
         pub_api = fh.Api(server.host, server.port, server.admin_token)
         thread = threading.Thread(target=publisher, args=(0, pub_api), daemon=True)

@@ -73,6 +73,9 @@ struct StoreBackend {
   std::function<Result<std::unique_ptr<Store>>(const fs::path& dir)> open;
 };
 
+// Keeps ctest's test names readable (gtest would print the struct's bytes).
+void PrintTo(const StoreBackend& backend, std::ostream* out) { *out << backend.name; }
+
 Result<std::unique_ptr<Store>> open_sqlite(const fs::path& dir) {
   auto store = SqliteStore::open((dir / "ferry.db").string());
   if (!store) return store.error();
