@@ -28,6 +28,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/envelope.hpp"
+
 namespace ferry {
 
 namespace {
@@ -61,32 +63,13 @@ constexpr std::chrono::seconds kOverloadLogInterval{10};
 
 constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
 
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-          out += kHex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::string error_body(std::string_view code, std::string_view message) {
-  return R"({"error":{"code":")" + json_escape(code) + R"(","message":")" + json_escape(message) + R"("}})";
+  std::string body = R"({"error":{"code":)";
+  append_json_string(body, code);
+  body += R"(,"message":)";
+  append_json_string(body, message);
+  body += "}}";
+  return body;
 }
 
 HttpResponse internal_error_response(std::string_view message) {
