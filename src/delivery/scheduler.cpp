@@ -21,12 +21,7 @@ Scheduler::Scheduler(Store& store, Transport& transport, const Clock& clock, Met
 
 Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
 
-void Scheduler::start() {
-  if (auto released = store_.release_all_leases(); !released) {
-    spdlog::error("could not release delivery leases: {}", released.error().message);
-  }
-  thread_ = std::thread([this] { run(); });
-}
+void Scheduler::start() { thread_ = std::thread([this] { run(); }); }
 
 void Scheduler::wake() {
   {
@@ -201,6 +196,7 @@ AttemptRecord Scheduler::to_record(Completion& completion, UnixMillis now) {
   const DueDelivery& due = completion.due;
   TransportResponse& response = completion.response;
   AttemptRecord record;
+  record.lease_token = due.delivery.lease_token;
   Attempt& attempt = record.attempt;
   attempt.id = new_id("atm", completion.started_at_ms);
   attempt.workspace_id = due.delivery.workspace_id;

@@ -313,6 +313,8 @@ const std::string kRecordDelivery =
 const std::string kReleaseLeases =
     "UPDATE deliveries SET leased_until = NULL "
     "WHERE state IN ('pending', 'retrying') AND leased_until IS NOT NULL";
+const std::string kReleaseLease =
+    "UPDATE deliveries SET leased_until = NULL WHERE workspace_id = ?1 AND id = ?2 AND state IN ('pending', 'retrying')";
 const std::string kResendDelivery =
     "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 "
     "WHERE workspace_id = ?1 AND id = ?2";
@@ -798,8 +800,16 @@ Status SqliteStore::record_attempts(std::span<const AttemptRecord> records) {
   });
 }
 
-Status SqliteStore::release_all_leases() {
-  return write([&](SqliteConnection& db) { return db.exec(kReleaseLeases); });
+Status SqliteStore::release_leases(std::span<const DeliveryRef> deliveries) {
+  if (deliveries.empty()) return {};
+  return write([&](SqliteConnection& db) -> Status {
+    for (const auto& ref : deliveries) {
+      auto stmt = db.prepare(kReleaseLease);
+      stmt.bind_text(1, ref.workspace_id).bind_text(2, ref.delivery_id);
+      if (auto released = stmt.run(); !released) return released;
+    }
+    return {};
+  });
 }
 
 Result<Delivery> SqliteStore::resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
@@ -841,6 +851,23 @@ Result<Page<Attempt>> SqliteStore::list_attempts_for_endpoint(std::string_view w
     return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
+}
+
+// --- several processes, upkeep, copying (minimal)
+
+void SqliteStore::watch(StoreWatcher /*watcher*/) {}
+
+Result<MaintenanceReport> SqliteStore::maintain(UnixMillis /*now_ms*/, UnixMillis /*retention_cutoff_ms*/,
+                                                int /*batch_limit*/) {
+  return MaintenanceReport{};
+}
+
+Result<bool> SqliteStore::is_empty() {
+  return make_error(ErrorCode::internal, "sqlite store: is_empty is not implemented");
+}
+
+Status SqliteStore::import_messages(std::span<const MessageRecord> /*records*/) {
+  return make_error(ErrorCode::internal, "sqlite store: import_messages is not implemented");
 }
 
 }  // namespace ferry

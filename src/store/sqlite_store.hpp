@@ -75,7 +75,7 @@ class SqliteStore final : public Store {
                                                         std::span<const std::string> excluded_endpoint_ids) override;
   Result<std::optional<UnixMillis>> next_due_time() override;
   Status record_attempts(std::span<const AttemptRecord> records) override;
-  Status release_all_leases() override;
+  Status release_leases(std::span<const DeliveryRef> deliveries) override;
   Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
                                    UnixMillis now_ms) override;
 
@@ -85,6 +85,11 @@ class SqliteStore final : public Store {
                                                           std::string_view delivery_id) override;
   Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
                                                    const PageRequest& page) override;
+
+  void watch(StoreWatcher watcher) override;
+  Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms, int batch_limit) override;
+  Result<bool> is_empty() override;
+  Status import_messages(std::span<const MessageRecord> records) override;
 
  private:
   SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -143,11 +144,6 @@ Attempt make_attempt(const Delivery& delivery, const std::string& id, int number
   return attempt;
 }
 
-AttemptRecord make_record(Attempt attempt, DeliveryState state, UnixMillis next_attempt_at_ms = 0,
-                          std::optional<std::string> disable_reason = std::nullopt) {
-  return AttemptRecord{std::move(attempt), state, next_attempt_at_ms, std::move(disable_reason)};
-}
-
 std::vector<std::string> ids_of(const auto& items) {
   std::vector<std::string> ids;
   for (const auto& item : items) ids.push_back(item.id);
@@ -199,7 +195,26 @@ class StoreTest : public testing::TestWithParam<StoreBackend> {
                                  const std::vector<std::string>& excluded = {}) {
     auto claimed = store().claim_due_deliveries(now_ms, limit, now_ms + lease_ms, excluded);
     EXPECT_TRUE(claimed.ok()) << claimed.error().message;
-    return claimed.ok() ? *claimed : std::vector<DueDelivery>();
+    if (!claimed.ok()) return {};
+    for (const auto& due : *claimed) {
+      lease_tokens_[{due.delivery.workspace_id, due.delivery.id}] = due.delivery.lease_token;
+    }
+    return *claimed;
+  }
+
+  // The record of an attempt made under the latest claim of its delivery.
+  AttemptRecord make_record(Attempt attempt, DeliveryState state, UnixMillis next_attempt_at_ms = 0,
+                            std::optional<std::string> disable_reason = std::nullopt) {
+    const auto claimed = lease_tokens_.find({attempt.workspace_id, attempt.delivery_id});
+    const std::int64_t lease_token = claimed == lease_tokens_.end() ? 0 : claimed->second;
+    return AttemptRecord{std::move(attempt), lease_token, state, next_attempt_at_ms, std::move(disable_reason)};
+  }
+
+  // Gives back every delivery claimed so far.
+  void release_claimed() {
+    std::vector<DeliveryRef> refs;
+    for (const auto& [key, token] : lease_tokens_) refs.push_back({key.first, key.second});
+    ASSERT_OK(store().release_leases(refs));
   }
 
   std::string delivery_state(const std::string& workspace_id, const std::string& delivery_id) {
@@ -210,6 +225,7 @@ class StoreTest : public testing::TestWithParam<StoreBackend> {
 
   TempDir dir_;
   std::unique_ptr<Store> store_;
+  std::map<std::pair<std::string, std::string>, std::int64_t> lease_tokens_;  // by (workspace, delivery)
 };
 
 // --- workspaces
@@ -845,7 +861,7 @@ TEST_P(StoreTest, ClaimReturnsOldestDueFirstWithMessageAndEndpoint) {
   EXPECT_EQ(rest[0].delivery.id, "dlv_1");
 
   // A limit below 1 still claims one.
-  ASSERT_OK(store().release_all_leases());
+  release_claimed();
   EXPECT_EQ(claim(kNow + 10, /*limit=*/0).size(), 1U);
 }
 
@@ -1200,7 +1216,7 @@ TEST_P(StoreTest, ReleaseAllLeases) {
   ASSERT_EQ(claim(kNow, 10, kHour).size(), 2U);
   EXPECT_TRUE(claim(kNow + 1).empty());
 
-  ASSERT_OK(store().release_all_leases());
+  release_claimed();
   EXPECT_EQ(claim(kNow + 1).size(), 2U);
 }
 
@@ -1226,7 +1242,7 @@ TEST_P(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "pending");
   // Leases are durable too, until released.
   EXPECT_TRUE(claim(kNow + 1).empty());
-  ASSERT_OK(store().release_all_leases());
+  release_claimed();
   EXPECT_EQ(claim(kNow + 1).size(), 1U);
   // So is the idempotency record.
   Message retry = make_message("ws_a", "msg_2");
