@@ -1,0 +1,217 @@
+#include "store/postgres_migrations.hpp"
+
+#include <array>
+#include <string>
+
+#include "store/postgres_connection.hpp"
+
+namespace ferry {
+
+namespace {
+
+// Version 1: the initial schema.
+//
+// Every row that belongs to a workspace is keyed by (workspace_id, ...) and
+// the workspace's removal cascades to it. Identifiers compare byte by byte
+// (COLLATE "C") whatever the database's locale, so pages come in the same
+// order as on SQLite. Times are milliseconds since the epoch (bigint).
+//
+// messages and attempts, the tables that grow without bound, are
+// partitioned by day on their time column (messages_p20261123, ...):
+// retention drops whole days. There is no DEFAULT partition: the store
+// creates each day's partition before writing into it (see
+// postgres_partitions.hpp). A unique constraint on a partitioned table must
+// include the partition key, so message ids and idempotency keys are made
+// unique through message_keys instead: one row per id ("i:" + id) and per
+// producer key ("k:" + key), pointing at the message that owns it.
+//
+// deliveries is a plain table: its open rows are the scheduler's queue and
+// are found through the partial index deliveries_due. leased_until and
+// lease_token implement claims shared between processes; message_created_at
+// locates a delivery's message partition and drives retention.
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE workspaces (
+  id         text COLLATE "C" NOT NULL PRIMARY KEY,
+  name       text   NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+
+CREATE TABLE api_keys (
+  workspace_id text COLLATE "C" NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id           text COLLATE "C" NOT NULL,
+  name         text   NOT NULL,
+  token_prefix text   NOT NULL,
+  token_hash   text COLLATE "C" NOT NULL UNIQUE,
+  created_at   bigint NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE event_types (
+  name        text COLLATE "C" NOT NULL PRIMARY KEY,
+  group_name  text    NOT NULL,
+  description text    NOT NULL,
+  schema_json text    NOT NULL,
+  examples    text[]  NOT NULL,
+  flags       text[]  NOT NULL,
+  archived    boolean NOT NULL,
+  created_at  bigint  NOT NULL,
+  updated_at  bigint  NOT NULL
+);
+
+CREATE TABLE endpoints (
+  workspace_id    text COLLATE "C" NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id              text COLLATE "C" NOT NULL,
+  url             text    NOT NULL,
+  description     text    NOT NULL,
+  secrets         text[]  NOT NULL,
+  filter_types    text[]  NOT NULL,
+  profile         text    NOT NULL,
+  headers         text    NOT NULL,  -- JSON array of [name, value] pairs
+  rate_limit      integer,
+  enabled         boolean NOT NULL,
+  disabled_reason text    NOT NULL,
+  created_at      bigint  NOT NULL,
+  updated_at      bigint  NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE messages (
+  workspace_id    text COLLATE "C" NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  id              text COLLATE "C" NOT NULL,
+  type            text COLLATE "C" NOT NULL,
+  payload         bytea   NOT NULL,
+  created_at      bigint  NOT NULL,
+  idempotency_key bytea,  -- set while this message owns the key
+  test            boolean NOT NULL,
+  PRIMARY KEY (workspace_id, id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE INDEX messages_type ON messages (workspace_id, type, id);
+CREATE INDEX messages_created ON messages (created_at);
+
+CREATE TABLE message_keys (
+  workspace_id text COLLATE "C" NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  key          bytea  NOT NULL,  -- 'i:' || id, or 'k:' || idempotency key
+  message_id   text COLLATE "C" NOT NULL,
+  created_at   bigint NOT NULL,  -- the message's
+  PRIMARY KEY (workspace_id, key)
+);
+CREATE INDEX message_keys_created ON message_keys (created_at);
+
+CREATE TABLE deliveries (
+  workspace_id       text COLLATE "C" NOT NULL,
+  id                 text COLLATE "C" NOT NULL,
+  message_id         text COLLATE "C" NOT NULL,
+  message_created_at bigint  NOT NULL,
+  endpoint_id        text COLLATE "C" NOT NULL,
+  state              text    NOT NULL CHECK (state IN ('pending', 'retrying', 'succeeded', 'failed')),
+  attempt_count      integer NOT NULL,
+  next_attempt_at    bigint  NOT NULL,
+  leased_until       bigint,
+  lease_token        bigint  NOT NULL DEFAULT 0,
+  created_at         bigint  NOT NULL,
+  updated_at         bigint  NOT NULL,
+  PRIMARY KEY (workspace_id, id),
+  FOREIGN KEY (workspace_id, endpoint_id) REFERENCES endpoints (workspace_id, id) ON DELETE CASCADE
+);
+-- The scheduler's queue: only open rows, oldest due first.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'retrying');
+CREATE INDEX deliveries_open_by_endpoint ON deliveries (workspace_id, endpoint_id)
+  WHERE state IN ('pending', 'retrying');
+CREATE INDEX deliveries_endpoint ON deliveries (workspace_id, endpoint_id, id);
+CREATE INDEX deliveries_message ON deliveries (workspace_id, message_id, id);
+CREATE INDEX deliveries_message_created ON deliveries (message_created_at);
+
+CREATE TABLE attempts (
+  workspace_id     text COLLATE "C" NOT NULL,
+  id               text COLLATE "C" NOT NULL,
+  delivery_id      text COLLATE "C" NOT NULL,
+  message_id       text COLLATE "C" NOT NULL,
+  endpoint_id      text COLLATE "C" NOT NULL,
+  attempt_number   integer NOT NULL,
+  started_at       bigint  NOT NULL,
+  latency_us       bigint  NOT NULL,
+  url              text    NOT NULL,
+  request_headers  text    NOT NULL,  -- JSON array of [name, value] pairs
+  response_status  integer,
+  response_headers text    NOT NULL,
+  response_body    bytea   NOT NULL,
+  error            text    NOT NULL,
+  error_detail     text    NOT NULL,
+  PRIMARY KEY (workspace_id, id, started_at),
+  FOREIGN KEY (workspace_id, delivery_id) REFERENCES deliveries (workspace_id, id) ON DELETE CASCADE
+) PARTITION BY RANGE (started_at);
+CREATE INDEX attempts_delivery ON attempts (workspace_id, delivery_id, id);
+CREATE INDEX attempts_message ON attempts (workspace_id, message_id, id);
+CREATE INDEX attempts_endpoint ON attempts (workspace_id, endpoint_id, id);
+)sql";
+
+constexpr std::array kMigrations{
+    PgMigration{1, kInitialSchema},
+};
+
+// Any constant works as long as every Ferry process uses the same one.
+constexpr std::int64_t kMigrationLock = 0x6665727279'01;  // "ferry", 1
+
+Result<int> current_version(PgConnection& connection) {
+  auto result = connection.query("SELECT COALESCE(MAX(version), 0)::bigint FROM schema_migrations");
+  if (!result) return result.error();
+  return static_cast<int>(result->integer(0, 0));
+}
+
+Status apply_one(PgConnection& connection, const PgMigration& migration, UnixMillis now_ms) {
+  auto transaction = PgTransaction::begin(connection);
+  if (!transaction) return transaction.error();
+  if (auto applied = connection.script(std::string(migration.sql)); !applied) {
+    return make_error(ErrorCode::unavailable,
+                      "migration " + std::to_string(migration.version) + " failed: " + applied.error().message);
+  }
+  PgParams params;
+  params.integer(migration.version).integer(now_ms);
+  if (auto recorded = connection.exec("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", params);
+      !recorded) {
+    return recorded;
+  }
+  return transaction->commit();
+}
+
+Status apply_locked(PgConnection& connection, UnixMillis now_ms) {
+  if (auto created = connection.script(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY, "
+          "applied_at bigint NOT NULL)");
+      !created) {
+    return created;
+  }
+  // Read under the lock: another process may have migrated while we waited.
+  auto version = current_version(connection);
+  if (!version) return version.error();
+  const int newest = kMigrations.back().version;
+  if (*version > newest) {
+    return make_error(ErrorCode::unavailable, "postgresql: database schema version " + std::to_string(*version) +
+                                                  " is newer than this build supports (" + std::to_string(newest) +
+                                                  ")");
+  }
+  for (const auto& migration : kMigrations) {
+    if (migration.version <= *version) continue;
+    if (auto applied = apply_one(connection, migration, now_ms); !applied) return applied;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::span<const PgMigration> postgres_migrations() { return kMigrations; }
+
+Status apply_postgres_migrations(PgConnection& connection, UnixMillis now_ms) {
+  PgParams lock;
+  lock.integer(kMigrationLock);
+  if (auto locked = connection.exec("SELECT pg_advisory_lock($1)", lock); !locked) return locked;
+  Status applied = apply_locked(connection, now_ms);
+  // A lost connection released the lock with its session.
+  if (auto unlocked = connection.exec("SELECT pg_advisory_unlock($1)", lock); !unlocked && applied) {
+    return unlocked;
+  }
+  return applied;
+}
+
+}  // namespace ferry

@@ -1,0 +1,127 @@
+#include "store/postgres_partitions.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+#include "store/postgres_connection.hpp"
+
+namespace ferry {
+
+namespace {
+
+// Serialises partition changes between processes (see PgPartitions).
+constexpr std::int64_t kPartitionLock = 0x6665727279'02;  // "ferry", 2
+
+std::string bound(std::int64_t day) {
+  std::int64_t ms = 0;
+  if (__builtin_mul_overflow(day, kPgDayMs, &ms)) return day < 0 ? "MINVALUE" : "MAXVALUE";
+  return std::to_string(ms);
+}
+
+std::string create_statement(std::string_view table, std::int64_t day) {
+  return "CREATE TABLE IF NOT EXISTS " + pg_partition_name(table, day) + " PARTITION OF " + std::string(table) +
+         " FOR VALUES FROM (" + bound(day) + ") TO (" + bound(day + 1) + ");\n";
+}
+
+std::string lock_statement() { return "SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ");\n"; }
+
+}  // namespace
+
+std::int64_t pg_day_of(UnixMillis ms) {
+  std::int64_t day = ms / kPgDayMs;
+  if (ms % kPgDayMs < 0) --day;
+  return day;
+}
+
+std::string pg_partition_name(std::string_view table, std::int64_t day) {
+  using namespace std::chrono;
+  if (day >= -354'000 && day <= 2'932'896) {  // roughly the years 1000..9999
+    const year_month_day date{sys_days{days{day}}};
+    const int y = static_cast<int>(date.year());
+    if (y >= 1000 && y <= 9999) {
+      char digits[16];
+      std::snprintf(digits, sizeof digits, "%04d%02u%02u", y, static_cast<unsigned>(date.month()),
+                    static_cast<unsigned>(date.day()));
+      return std::string(table) + "_p" + digits;
+    }
+  }
+  return std::string(table) + "_d" + (day < 0 ? "m" + std::to_string(-day) : std::to_string(day));
+}
+
+std::optional<std::int64_t> pg_partition_day(std::string_view table, std::string_view name) {
+  if (!name.starts_with(table) || name.size() != table.size() + 10 || name.substr(table.size(), 2) != "_p") {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(table.size() + 2);
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  using namespace std::chrono;
+  const int y = std::stoi(std::string(digits.substr(0, 4)));
+  const unsigned m = static_cast<unsigned>(std::stoi(std::string(digits.substr(4, 2))));
+  const unsigned d = static_cast<unsigned>(std::stoi(std::string(digits.substr(6, 2))));
+  const year_month_day date{year{y}, month{m}, day{d}};
+  if (!date.ok()) return std::nullopt;
+  return sys_days{date}.time_since_epoch().count();
+}
+
+Status PgPartitions::ensure(PgConnection& connection, std::string_view table, const std::set<std::int64_t>& days) {
+  std::vector<std::int64_t> missing;
+  {
+    std::lock_guard lock(mutex_);
+    auto known = known_.find(table);
+    for (std::int64_t day : days) {
+      if (known == known_.end() || !known->second.contains(day)) missing.push_back(day);
+    }
+  }
+  if (missing.empty()) return {};
+  std::string sql = "BEGIN;\n" + lock_statement();
+  for (std::int64_t day : missing) sql += create_statement(table, day);
+  sql += "COMMIT;";
+  if (auto created = connection.script(sql); !created) return created;
+  std::lock_guard lock(mutex_);
+  auto& known = known_[std::string(table)];
+  known.insert(missing.begin(), missing.end());
+  return {};
+}
+
+void PgPartitions::forget(std::string_view table) {
+  std::lock_guard lock(mutex_);
+  if (auto known = known_.find(table); known != known_.end()) known_.erase(known);
+}
+
+Result<std::int64_t> PgPartitions::drop_before(PgConnection& connection, std::string_view table,
+                                               UnixMillis cutoff_ms) {
+  PgParams params;
+  params.text(table);
+  auto listed = connection.query(
+      "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "WHERE i.inhparent = $1::regclass ORDER BY 1",
+      params);
+  if (!listed) return listed.error();
+  std::vector<std::pair<std::string, std::int64_t>> expired;
+  for (int row = 0; row < listed->rows(); ++row) {
+    std::string name = listed->text(row, 0);
+    const auto day = pg_partition_day(table, name);
+    if (!day) continue;  // not one of ours: left alone
+    std::int64_t end = 0;
+    if (__builtin_mul_overflow(*day + 1, kPgDayMs, &end) || end > cutoff_ms) continue;
+    expired.emplace_back(std::move(name), *day);
+  }
+  if (expired.empty()) return std::int64_t{0};
+  // Dropping takes an exclusive lock on the parent table for a moment; give
+  // up rather than queue behind a long reader (and every writer behind us).
+  std::string sql = "BEGIN;\n" + lock_statement() + "SET LOCAL lock_timeout = '5s';\n";
+  for (const auto& [name, day] : expired) sql += "DROP TABLE IF EXISTS " + name + ";\n";
+  sql += "COMMIT;";
+  if (auto dropped = connection.script(sql); !dropped) return dropped.error();
+  std::lock_guard lock(mutex_);
+  if (auto known = known_.find(table); known != known_.end()) {
+    for (const auto& [name, day] : expired) known->second.erase(day);
+  }
+  return static_cast<std::int64_t>(expired.size());
+}
+
+}  // namespace ferry

@@ -1,0 +1,1037 @@
+#include "store/postgres_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <random>
+#include <set>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "store/postgres_connection.hpp"
+#include "store/postgres_listener.hpp"
+#include "store/postgres_migrations.hpp"
+#include "store/postgres_partitions.hpp"
+#include "store/postgres_publish.hpp"
+#include "store/postgres_rows.hpp"
+
+namespace ferry {
+
+namespace {
+
+constexpr int kMaxPageLimit = 1000;
+// A publish that keeps meeting keys inserted concurrently by other nodes
+// runs again; each round sees the keys of the one before, so this is plenty.
+constexpr int kPublishRounds = 8;
+// Partitions made ready ahead of time, in days around today.
+constexpr std::int64_t kPartitionDaysBehind = 1;
+constexpr std::int64_t kPartitionDaysAhead = 7;
+// "no partition of relation ... found for row": another process dropped a
+// partition this one thought was there.
+constexpr std::string_view kCheckViolation = "23514";
+
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
+int clamp_limit(int limit) { return std::clamp(limit, 1, kMaxPageLimit); }
+
+Error not_found(std::string_view what) { return make_error(ErrorCode::not_found, cat(what, " not found")); }
+
+// Replaces PostgreSQL's wording for the refusals a caller acts on; a foreign
+// key failure on insert means the parent is missing.
+Error explain(Error error, std::string_view what, std::string_view parent) {
+  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
+  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
+  return error;
+}
+
+// Errors cross the Store interface as values; an allocation or a malformed
+// result can throw, and becomes `internal`.
+template <class R, class Body>
+R guarded(Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::internal, cat("postgres store: ", e.what()));
+  } catch (...) {
+    return make_error(ErrorCode::internal, "postgres store: unknown exception");
+  }
+}
+
+std::string random_node_id() {
+  std::random_device device;
+  std::uniform_int_distribution<std::uint64_t> bits;
+  const std::uint64_t value = bits(device) ^ (static_cast<std::uint64_t>(SystemClock().now_ms()) << 20);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(value));
+  return hex;
+}
+
+std::set<std::int64_t> window_days(UnixMillis now_ms) {
+  std::set<std::int64_t> days;
+  const std::int64_t today = pg_day_of(now_ms);
+  for (std::int64_t day = today - kPartitionDaysBehind; day <= today + kPartitionDaysAhead; ++day) days.insert(day);
+  return days;
+}
+
+// --- query helpers
+
+template <class Read>
+using RowOf = std::invoke_result_t<Read&, const PgRow&, int>;
+
+template <class Read>
+Result<std::optional<RowOf<Read>>> query_one(PgConnection& db, std::string_view sql, const PgParams& params,
+                                             Read read) {
+  auto result = db.query(sql, params);
+  if (!result) return result.error();
+  if (result->rows() == 0) return std::optional<RowOf<Read>>();
+  return std::optional<RowOf<Read>>(read(PgRow(*result, 0), 0));
+}
+
+template <class Read>
+Result<std::vector<RowOf<Read>>> query_all(PgConnection& db, std::string_view sql, const PgParams& params,
+                                           Read read) {
+  auto result = db.query(sql, params);
+  if (!result) return result.error();
+  std::vector<RowOf<Read>> rows;
+  rows.reserve(static_cast<std::size_t>(result->rows()));
+  for (int row = 0; row < result->rows(); ++row) rows.push_back(read(PgRow(*result, row), 0));
+  return rows;
+}
+
+template <class T>
+Result<T> require(Result<std::optional<T>> row, std::string_view what) {
+  if (!row) return row.error();
+  if (!*row) return not_found(what);
+  return std::move(**row);
+}
+
+// Runs an UPDATE or DELETE that must touch a row; touching none means the
+// row is not visible (missing, or in another workspace).
+Status run_on_row(PgConnection& db, std::string_view sql, const PgParams& params, std::string_view what) {
+  auto result = db.query(sql, params);
+  if (!result) return result.error();
+  if (result->affected() == 0) return not_found(what);
+  return {};
+}
+
+PgParams params_of(std::string_view first) {
+  PgParams params;
+  params.text(first);
+  return params;
+}
+
+PgParams params_of(std::string_view first, std::string_view second) {
+  PgParams params;
+  params.text(first).text(second);
+  return params;
+}
+
+using PgValue = std::variant<std::string_view, std::int64_t>;
+
+// A SELECT whose WHERE terms depend on the caller's filters. Each term is a
+// column and an operator; its value becomes the next $N. Each distinct text
+// is prepared once per connection like any fixed statement.
+class FilteredQuery {
+ public:
+  explicit FilteredQuery(std::string select_from) : sql_(std::move(select_from)) {}
+
+  FilteredQuery& where(std::string_view column_and_operator, PgValue value) {
+    sql_ += has_where_ ? " AND " : " WHERE ";
+    has_where_ = true;
+    sql_ += cat(column_and_operator, " $", std::to_string(params_.size() + 1));
+    add(value);
+    return *this;
+  }
+
+  // Keyset pagination: rows older than the cursor, newest first, one more
+  // than asked for so the caller learns whether another page follows.
+  FilteredQuery& page(std::string_view id_column, const PageRequest& page) {
+    if (!page.cursor.empty()) where(cat(id_column, " <"), page.cursor);
+    sql_ += cat(" ORDER BY ", id_column, " DESC LIMIT $", std::to_string(params_.size() + 1));
+    params_.integer(std::int64_t{clamp_limit(page.limit)} + 1);
+    return *this;
+  }
+
+  const std::string& sql() const { return sql_; }
+  const PgParams& params() const { return params_; }
+
+ private:
+  void add(const PgValue& value) {
+    if (const auto* text = std::get_if<std::string_view>(&value)) {
+      params_.text(*text);
+    } else {
+      params_.integer(std::get<std::int64_t>(value));
+    }
+  }
+
+  std::string sql_;
+  PgParams params_;
+  bool has_where_ = false;
+};
+
+template <class Read>
+Result<Page<RowOf<Read>>> query_page(PgConnection& db, FilteredQuery query, std::string_view id_column,
+                                     const PageRequest& request, Read read) {
+  query.page(id_column, request);
+  auto rows = query_all(db, query.sql(), query.params(), read);
+  if (!rows) return rows.error();
+  Page<RowOf<Read>> page;
+  if (rows->size() > static_cast<std::size_t>(clamp_limit(request.limit))) {
+    rows->pop_back();
+    page.next_cursor = rows->back().id;
+  }
+  page.items = std::move(*rows);
+  return page;
+}
+
+// --- parents of listed rows
+
+constexpr std::string_view kWorkspaceExists = "SELECT 1 FROM workspaces WHERE id = $1";
+constexpr std::string_view kEndpointExists = "SELECT 1 FROM endpoints WHERE workspace_id = $1 AND id = $2";
+constexpr std::string_view kMessageExists = "SELECT 1 FROM messages WHERE workspace_id = $1 AND id = $2 LIMIT 1";
+constexpr std::string_view kDeliveryExists = "SELECT 1 FROM deliveries WHERE workspace_id = $1 AND id = $2";
+
+// The row whose children a list shows. An empty list is an answer only when
+// the parent is visible; otherwise the list is not_found, like a get.
+struct Parent {
+  std::string_view exists_sql;
+  std::string_view workspace_id;
+  std::optional<std::string_view> id;  // absent when the parent is the workspace itself
+  std::string_view what;
+};
+
+Parent workspace_parent(std::string_view workspace_id) {
+  return {kWorkspaceExists, workspace_id, std::nullopt, "workspace"};
+}
+
+template <class T>
+bool has_no_items(const std::vector<T>& list) {
+  return list.empty();
+}
+template <class T>
+bool has_no_items(const Page<T>& page) {
+  return page.items.empty();
+}
+
+template <class List>
+Result<List> with_parent(PgConnection& db, Result<List> list, const Parent& parent) {
+  if (!list || !has_no_items(*list)) return list;
+  auto found = db.query(parent.exists_sql,
+                        parent.id ? params_of(parent.workspace_id, *parent.id) : params_of(parent.workspace_id));
+  if (!found) return found.error();
+  if (found->rows() == 0) return not_found(parent.what);
+  return list;
+}
+
+// --- SQL, by table
+
+const std::string kNotify = cat("SELECT pg_notify('", kPgChangesChannel, "', $1)");
+
+const std::string kInsertWorkspace =
+    "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES ($1, $2, $3, $4)";
+const std::string kSelectWorkspace = cat("SELECT ", kPgWorkspaceColumns, " FROM workspaces w WHERE w.id = $1");
+const std::string kSelectWorkspaces = cat("SELECT ", kPgWorkspaceColumns, " FROM workspaces w");
+// created_at ($3) is bound but immutable.
+const std::string kUpdateWorkspace =
+    cat("UPDATE workspaces w SET name = $2, updated_at = $4 WHERE w.id = $1 RETURNING ", kPgWorkspaceColumns);
+const std::string kDeleteWorkspace = "DELETE FROM workspaces WHERE id = $1";
+
+const std::string kInsertApiKey =
+    "INSERT INTO api_keys (workspace_id, id, name, token_prefix, token_hash, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)";
+const std::string kSelectApiKeyByHash =
+    cat("SELECT ", kPgApiKeyColumns, " FROM api_keys k WHERE k.token_hash = $1");
+const std::string kSelectApiKeys =
+    cat("SELECT ", kPgApiKeyColumns, " FROM api_keys k WHERE k.workspace_id = $1 ORDER BY k.id");
+const std::string kDeleteApiKey = "DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2";
+
+const std::string kInsertEndpoint =
+    cat("INSERT INTO endpoints AS e (workspace_id, id, url, description, secrets, filter_types, profile, headers, "
+        "rate_limit, enabled, disabled_reason, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ",
+        kPgEndpointColumns);
+const std::string kSelectEndpoint =
+    cat("SELECT ", kPgEndpointColumns, " FROM endpoints e WHERE e.workspace_id = $1 AND e.id = $2");
+const std::string kSelectEndpoints = cat("SELECT ", kPgEndpointColumns, " FROM endpoints e");
+const std::string kSelectAllEndpoints =
+    cat("SELECT ", kPgEndpointColumns, " FROM endpoints e ORDER BY e.workspace_id, e.id");
+// created_at ($12) is bound but immutable.
+const std::string kUpdateEndpoint =
+    cat("UPDATE endpoints e SET url = $3, description = $4, secrets = $5, filter_types = $6, profile = $7, "
+        "headers = $8, rate_limit = $9, enabled = $10, disabled_reason = $11, updated_at = $13 "
+        "WHERE e.workspace_id = $1 AND e.id = $2 RETURNING ",
+        kPgEndpointColumns);
+const std::string kDisableEndpoint =
+    "UPDATE endpoints SET enabled = false, disabled_reason = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2";
+const std::string kDeleteEndpoint = "DELETE FROM endpoints WHERE workspace_id = $1 AND id = $2";
+// $4: a delivery to leave alone, or NULL for none. A failed delivery keeps no lease.
+const std::string kFailOpenDeliveries =
+    "UPDATE deliveries SET state = 'failed', leased_until = NULL, updated_at = $3 "
+    "WHERE workspace_id = $1 AND endpoint_id = $2 AND state IN ('pending', 'retrying') AND id IS DISTINCT FROM $4";
+
+// A re-registered type keeps the time it was first registered.
+const std::string kUpsertEventType =
+    cat("INSERT INTO event_types AS t (name, group_name, description, schema_json, examples, flags, archived, "
+        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (name) DO UPDATE SET group_name = excluded.group_name, description = excluded.description, "
+        "schema_json = excluded.schema_json, examples = excluded.examples, flags = excluded.flags, "
+        "archived = excluded.archived, updated_at = excluded.updated_at RETURNING ",
+        kPgEventTypeColumns);
+const std::string kSelectEventType = cat("SELECT ", kPgEventTypeColumns, " FROM event_types t WHERE t.name = $1");
+const std::string kSelectEventTypes = cat("SELECT ", kPgEventTypeColumns, " FROM event_types t ORDER BY t.name");
+
+// Without created_at every partition is probed, each through its primary key.
+const std::string kSelectMessage =
+    cat("SELECT ", kPgMessageColumns, " FROM messages m WHERE m.workspace_id = $1 AND m.id = $2");
+const std::string kSelectMessages = cat("SELECT ", kPgMessageColumns, " FROM messages m");
+
+const std::string kSelectDelivery =
+    cat("SELECT ", kPgDeliveryColumns, " FROM deliveries d WHERE d.workspace_id = $1 AND d.id = $2");
+const std::string kSelectDeliveries = cat("SELECT ", kPgDeliveryColumns, " FROM deliveries d");
+const std::string kSelectDeliveriesOfMessage =
+    cat(kSelectDeliveries, " WHERE d.workspace_id = $1 AND d.message_id = $2 ORDER BY d.id");
+// Walks deliveries_due (state IN ... matches the partial index's predicate)
+// oldest due first. FOR UPDATE SKIP LOCKED: rows another claimer is taking
+// right now are passed over, not waited for, and a row leased meanwhile
+// fails the re-check of the WHERE clause; so no delivery is claimed twice.
+const std::string kClaimDue =
+    cat("WITH due AS ("
+        " SELECT d.workspace_id, d.id FROM deliveries d"
+        " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+        " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1"
+        " AND (d.leased_until IS NULL OR d.leased_until <= $1) AND e.enabled"
+        " AND d.endpoint_id <> ALL ($2::text[])"
+        " ORDER BY d.next_attempt_at LIMIT $3"
+        " FOR UPDATE OF d SKIP LOCKED"
+        "), leased AS ("
+        " UPDATE deliveries d SET leased_until = $4, lease_token = d.lease_token + 1"
+        " FROM due WHERE d.workspace_id = due.workspace_id AND d.id = due.id"
+        " RETURNING d.*"
+        ") SELECT ",
+        kPgDeliveryColumns, ", ", kPgMessageColumns, ", ", kPgEndpointColumns,
+        " FROM leased d"
+        " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
+        " AND m.created_at = d.message_created_at"
+        " ORDER BY d.next_attempt_at");
+const std::string kNextDue =
+    "SELECT d.next_attempt_at FROM deliveries d"
+    " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND e.enabled"
+    " ORDER BY d.next_attempt_at LIMIT 1";
+// Locked in key order, so concurrent writers of the same deliveries queue
+// instead of deadlocking.
+const std::string kLockDeliveries =
+    "SELECT d.workspace_id, d.id, d.lease_token FROM deliveries d "
+    "JOIN unnest($1::text[], $2::text[]) AS u (workspace_id, id) ON d.workspace_id = u.workspace_id AND d.id = u.id "
+    "ORDER BY d.workspace_id, d.id FOR NO KEY UPDATE OF d";
+const std::string kLockEndpoints =
+    "SELECT 1 FROM endpoints e "
+    "JOIN unnest($1::text[], $2::text[]) AS u (workspace_id, id) ON e.workspace_id = u.workspace_id AND e.id = u.id "
+    "ORDER BY e.workspace_id, e.id FOR NO KEY UPDATE OF e";
+// next_attempt_at only means something for open states; a finished delivery
+// keeps its last one. The lease_token check is the guard against a takeover.
+const std::string kRecordDeliveries =
+    "UPDATE deliveries d SET state = u.state, attempt_count = u.attempt_count,"
+    " next_attempt_at = CASE WHEN u.state IN ('pending', 'retrying') THEN u.next_attempt_at ELSE d.next_attempt_at END,"
+    " leased_until = NULL, updated_at = u.updated_at"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])"
+    " AS u (workspace_id, id, state, attempt_count, next_attempt_at, updated_at, lease_token)"
+    " WHERE d.workspace_id = u.workspace_id AND d.id = u.id AND d.lease_token = u.lease_token";
+const std::string kInsertAttempts =
+    "INSERT INTO attempts (workspace_id, id, delivery_id, message_id, endpoint_id, attempt_number, started_at, "
+    "latency_us, url, request_headers, response_status, response_headers, response_body, error, error_detail) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], "
+    "$8::int8[], $9::text[], $10::text[], $11::int8[], $12::text[], $13::bytea[], $14::text[], $15::text[])";
+const std::string kReleaseLeases =
+    "UPDATE deliveries d SET leased_until = NULL FROM unnest($1::text[], $2::text[]) AS u (workspace_id, id) "
+    "WHERE d.workspace_id = u.workspace_id AND d.id = u.id AND d.state IN ('pending', 'retrying') "
+    "AND d.leased_until IS NOT NULL";
+const std::string kResendDelivery =
+    cat("UPDATE deliveries d SET state = 'pending', next_attempt_at = $3, leased_until = NULL, updated_at = $3 "
+        "WHERE d.workspace_id = $1 AND d.id = $2 RETURNING ",
+        kPgDeliveryColumns);
+
+const std::string kSelectAttempts = cat("SELECT ", kPgAttemptColumns, " FROM attempts a");
+const std::string kSelectAttemptsOfMessage =
+    cat(kSelectAttempts, " WHERE a.workspace_id = $1 AND a.message_id = $2 ORDER BY a.id");
+const std::string kSelectAttemptsOfDelivery =
+    cat(kSelectAttempts, " WHERE a.workspace_id = $1 AND a.delivery_id = $2 ORDER BY a.id");
+
+// Retention, a bounded batch per statement (each its own transaction).
+const std::string kDeleteExpiredDeliveries =
+    "DELETE FROM deliveries d USING (SELECT workspace_id, id FROM deliveries WHERE message_created_at < $1 LIMIT $2) "
+    "AS x WHERE d.workspace_id = x.workspace_id AND d.id = x.id";
+const std::string kDeleteExpiredKeys =
+    "DELETE FROM message_keys k USING (SELECT workspace_id, key FROM message_keys WHERE created_at < $1 LIMIT $2) "
+    "AS x WHERE k.workspace_id = x.workspace_id AND k.key = x.key";
+const std::string kDeleteExpiredMessages =
+    "DELETE FROM messages m USING (SELECT workspace_id, id, created_at FROM messages WHERE created_at < $1 "
+    "ORDER BY created_at LIMIT $2) AS x "
+    "WHERE m.workspace_id = x.workspace_id AND m.id = x.id AND m.created_at = x.created_at";
+const std::string kIsEmpty =
+    "SELECT NOT (EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types))";
+
+// --- single-row fetches shared by gets and by writes that return the row
+
+Result<Workspace> fetch_workspace(PgConnection& db, std::string_view id) {
+  return require(query_one(db, kSelectWorkspace, params_of(id), read_pg_workspace), "workspace");
+}
+
+Result<Endpoint> fetch_endpoint(PgConnection& db, std::string_view workspace_id, std::string_view id) {
+  return require(query_one(db, kSelectEndpoint, params_of(workspace_id, id), read_pg_endpoint), "endpoint");
+}
+
+Result<Delivery> fetch_delivery(PgConnection& db, std::string_view workspace_id, std::string_view id) {
+  return require(query_one(db, kSelectDelivery, params_of(workspace_id, id), read_pg_delivery), "delivery");
+}
+
+Status notify(PgConnection& db, const std::string& payload) {
+  PgParams params;
+  params.text(payload);
+  return db.exec(kNotify, params);
+}
+
+Status fail_open_deliveries(PgConnection& db, std::string_view workspace_id, std::string_view endpoint_id,
+                            UnixMillis now_ms, const std::optional<std::string>& except_delivery_id) {
+  PgParams params;
+  params.text(workspace_id).text(endpoint_id).integer(now_ms).optional_text(except_delivery_id);
+  return db.exec(kFailOpenDeliveries, params);
+}
+
+// --- delivering
+
+DueDelivery read_due_delivery(const PgRow& row, int first) {
+  DueDelivery due;
+  due.delivery = read_pg_delivery(row, first);
+  due.message = read_pg_message(row, first + kPgDeliveryColumnCount);
+  due.endpoint = read_pg_endpoint(row, first + kPgDeliveryColumnCount + kPgMessageColumnCount);
+  return due;
+}
+
+UnixMillis finished_at(const Attempt& attempt) { return attempt.started_at_ms + attempt.latency_us / 1000; }
+
+// Delivery moves of recorded attempts, as parameters of kRecordDeliveries.
+PgParams delivery_moves(std::span<const AttemptRecord* const> records) {
+  PgArray workspaces(pg_type::text), ids(pg_type::text), states(pg_type::text), counts(pg_type::int8),
+      next(pg_type::int8), updated(pg_type::int8), tokens(pg_type::int8);
+  for (const AttemptRecord* record : records) {
+    workspaces.text(record->attempt.workspace_id);
+    ids.text(record->attempt.delivery_id);
+    states.text(delivery_state_name(record->new_state));
+    counts.integer(record->attempt.attempt_number);
+    next.integer(record->next_attempt_at_ms);
+    updated.integer(finished_at(record->attempt));
+    tokens.integer(record->lease_token);
+  }
+  PgParams params;
+  params.array(workspaces).array(ids).array(states).array(counts).array(next).array(updated).array(tokens);
+  return params;
+}
+
+PgParams attempt_rows(std::span<const AttemptRecord* const> records) {
+  PgArray workspaces(pg_type::text), ids(pg_type::text), deliveries(pg_type::text), messages(pg_type::text),
+      endpoints(pg_type::text), numbers(pg_type::int8), started(pg_type::int8), latency(pg_type::int8),
+      urls(pg_type::text), request_headers(pg_type::text), statuses(pg_type::int8), response_headers(pg_type::text),
+      bodies(pg_type::bytea), errors(pg_type::text), details(pg_type::text);
+  for (const AttemptRecord* record : records) {
+    const Attempt& attempt = record->attempt;
+    workspaces.text(attempt.workspace_id);
+    ids.text(attempt.id);
+    deliveries.text(attempt.delivery_id);
+    messages.text(attempt.message_id);
+    endpoints.text(attempt.endpoint_id);
+    numbers.integer(attempt.attempt_number);
+    started.integer(attempt.started_at_ms);
+    latency.integer(attempt.latency_us);
+    urls.text(attempt.url);
+    request_headers.text(encode_pg_headers(attempt.request_headers));
+    if (attempt.response_status) {
+      statuses.integer(*attempt.response_status);
+    } else {
+      statuses.null();
+    }
+    response_headers.text(encode_pg_headers(attempt.response_headers));
+    bodies.text(attempt.response_body);
+    errors.text(attempt.error);
+    details.text(attempt.error_detail);
+  }
+  PgParams params;
+  params.array(workspaces).array(ids).array(deliveries).array(messages).array(endpoints).array(numbers)
+      .array(started).array(latency).array(urls).array(request_headers).array(statuses).array(response_headers)
+      .array(bodies).array(errors).array(details);
+  return params;
+}
+
+Status move_deliveries(PgConnection& db, std::span<const AttemptRecord* const> records) {
+  if (records.empty()) return {};
+  return db.exec(kRecordDeliveries, delivery_moves(records));
+}
+
+Status insert_attempts(PgConnection& db, std::span<const AttemptRecord* const> records) {
+  if (records.empty()) return {};
+  if (auto inserted = db.exec(kInsertAttempts, attempt_rows(records)); !inserted) {
+    return explain(inserted.error(), "attempt", "delivery");
+  }
+  return {};
+}
+
+Status disable_endpoint(PgConnection& db, const AttemptRecord& record, std::string_view node_id) {
+  const Attempt& attempt = record.attempt;
+  const UnixMillis now_ms = finished_at(attempt);
+  PgParams params;
+  params.text(attempt.workspace_id).text(attempt.endpoint_id).text(*record.disable_endpoint_reason).integer(now_ms);
+  if (auto disabled = db.exec(kDisableEndpoint, params); !disabled) return disabled;
+  // The attempt's own delivery already took the state its record asked for.
+  if (auto failed = fail_open_deliveries(db, attempt.workspace_id, attempt.endpoint_id, now_ms, attempt.delivery_id);
+      !failed) {
+    return failed;
+  }
+  return notify(db, pg_endpoints_changed_payload(node_id, attempt.workspace_id));
+}
+
+// Writes the records inside the caller's transaction.
+Status record_in(PgConnection& db, std::span<const AttemptRecord> records, std::string_view node_id) {
+  // Endpoints to disable first, then deliveries: the order update_endpoint
+  // and delete_endpoint take them in.
+  std::set<std::pair<std::string, std::string>> disabling;
+  std::set<std::pair<std::string, std::string>> delivery_refs;
+  for (const auto& record : records) {
+    if (record.disable_endpoint_reason) disabling.insert({record.attempt.workspace_id, record.attempt.endpoint_id});
+    delivery_refs.insert({record.attempt.workspace_id, record.attempt.delivery_id});
+  }
+  const auto pairs = [](const std::set<std::pair<std::string, std::string>>& refs) {
+    PgArray workspaces(pg_type::text);
+    PgArray ids(pg_type::text);
+    for (const auto& [workspace_id, id] : refs) {
+      workspaces.text(workspace_id);
+      ids.text(id);
+    }
+    PgParams params;
+    params.array(workspaces).array(ids);
+    return params;
+  };
+  if (!disabling.empty()) {
+    if (auto locked = db.exec(kLockEndpoints, pairs(disabling)); !locked) return locked;
+  }
+  auto locked = db.query(kLockDeliveries, pairs(delivery_refs));
+  if (!locked) return locked.error();
+  std::map<std::pair<std::string, std::string>, std::int64_t> tokens;
+  for (int row = 0; row < locked->rows(); ++row) {
+    tokens[{locked->text(row, 0), locked->text(row, 1)}] = locked->integer(row, 2);
+  }
+
+  // A record whose delivery is gone (deleted with its endpoint or workspace
+  // while the attempt was in flight) has nothing left to attach to. Every
+  // other attempt is stored; the delivery only moves under its claim's token.
+  std::vector<const AttemptRecord*> kept;
+  std::vector<const AttemptRecord*> moving;
+  for (const auto& record : records) {
+    auto token = tokens.find({record.attempt.workspace_id, record.attempt.delivery_id});
+    if (token == tokens.end()) continue;
+    kept.push_back(&record);
+    if (token->second == record.lease_token) moving.push_back(&record);
+  }
+  const bool sequential = !disabling.empty() || delivery_refs.size() != records.size();
+  if (!sequential) {
+    if (auto moved = move_deliveries(db, moving); !moved) return moved;
+    return insert_attempts(db, kept);
+  }
+  // Rare: an endpoint to disable, or one delivery twice. One record at a
+  // time, so each sees what the ones before it did, as on SQLite.
+  for (const AttemptRecord* record : kept) {
+    std::span<const AttemptRecord* const> one(&record, 1);
+    if (std::find(moving.begin(), moving.end(), record) != moving.end()) {
+      if (auto moved = move_deliveries(db, one); !moved) return moved;
+    }
+    if (auto inserted = insert_attempts(db, one); !inserted) return inserted;
+    if (record->disable_endpoint_reason) {
+      if (auto disabled = disable_endpoint(db, *record, node_id); !disabled) return disabled;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+// --- plumbing
+
+template <class Body>
+auto PostgresStore::with_connection(Body&& body) {
+  using R = std::invoke_result_t<Body&, PgConnection&>;
+  return guarded<R>([&]() -> R {
+    for (int round = 0;; ++round) {
+      auto lease = pool_->acquire();
+      if (!lease) return lease.error();
+      R result = body(lease->connection());
+      if (!result && round == 0 && lease->connection().lost_before_any_work()) continue;
+      return result;
+    }
+  });
+}
+
+template <class Body>
+auto PostgresStore::write(Body&& body) {
+  using R = std::invoke_result_t<Body&, PgConnection&>;
+  return with_connection([&](PgConnection& db) -> R {
+    auto transaction = PgTransaction::begin(db);
+    if (!transaction) return transaction.error();
+    R result = body(db);
+    if (!result) return result;  // the transaction's destructor rolls back
+    if (auto committed = transaction->commit(); !committed) return committed.error();
+    return result;
+  });
+}
+
+PostgresStore::PostgresStore(PostgresOptions options, std::unique_ptr<PgPool> pool, std::string node_id)
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      partitions_(std::make_unique<PgPartitions>()),
+      node_id_(std::move(node_id)) {}
+
+PostgresStore::~PostgresStore() {
+  std::lock_guard lock(listener_mutex_);
+  listener_.reset();  // joins the listener before the pool goes
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions& options) {
+  using R = Result<std::unique_ptr<PostgresStore>>;
+  return guarded<R>([&]() -> R {
+    if (options.url.empty()) return make_error(ErrorCode::bad_request, "postgres store: needs a database URL");
+    auto pool = std::make_unique<PgPool>(PgConnectOptions{options.url, options.connect_timeout}, options.pool_size,
+                                         options.acquire_timeout);
+    auto lease = pool->acquire();
+    if (!lease) return lease.error();
+    const UnixMillis now_ms = SystemClock().now_ms();
+    if (auto migrated = apply_postgres_migrations(lease->connection(), now_ms); !migrated) return migrated.error();
+    std::unique_ptr<PostgresStore> store(new PostgresStore(options, std::move(pool), random_node_id()));
+    // Publishes of today and the next days find their partition ready.
+    for (std::string_view table : {kPgMessagesTable, kPgAttemptsTable}) {
+      if (auto ensured = store->partitions_->ensure(lease->connection(), table, window_days(now_ms)); !ensured) {
+        return ensured.error();
+      }
+    }
+    return store;
+  });
+}
+
+// --- workspaces
+
+Result<Workspace> PostgresStore::create_workspace(const Workspace& workspace) {
+  return with_connection([&](PgConnection& db) -> Result<Workspace> {
+    PgParams params;
+    add_pg_workspace(params, workspace);
+    if (auto inserted = db.exec(kInsertWorkspace, params); !inserted) {
+      return explain(inserted.error(), "workspace", "workspace");
+    }
+    return workspace;
+  });
+}
+
+Result<Workspace> PostgresStore::get_workspace(std::string_view id) {
+  return with_connection([&](PgConnection& db) { return fetch_workspace(db, id); });
+}
+
+Result<Page<Workspace>> PostgresStore::list_workspaces(const PageRequest& page) {
+  return with_connection([&](PgConnection& db) {
+    return query_page(db, FilteredQuery(kSelectWorkspaces), "w.id", page, read_pg_workspace);
+  });
+}
+
+Result<Workspace> PostgresStore::update_workspace(const Workspace& workspace) {
+  return with_connection([&](PgConnection& db) {
+    PgParams params;
+    add_pg_workspace(params, workspace);
+    return require(query_one(db, kUpdateWorkspace, params, read_pg_workspace), "workspace");
+  });
+}
+
+Status PostgresStore::delete_workspace(std::string_view id) {
+  return write([&](PgConnection& db) -> Status {
+    if (auto deleted = run_on_row(db, kDeleteWorkspace, params_of(id), "workspace"); !deleted) return deleted;
+    return notify(db, pg_endpoints_changed_payload(node_id_, id));
+  });
+}
+
+// --- API keys
+
+Result<ApiKey> PostgresStore::create_api_key(const ApiKey& key) {
+  return with_connection([&](PgConnection& db) -> Result<ApiKey> {
+    PgParams params;
+    add_pg_api_key(params, key);
+    if (auto inserted = db.exec(kInsertApiKey, params); !inserted) {
+      return explain(inserted.error(), "API key", "workspace");
+    }
+    return key;
+  });
+}
+
+Result<ApiKey> PostgresStore::find_api_key_by_hash(std::string_view token_hash) {
+  return with_connection([&](PgConnection& db) {
+    return require(query_one(db, kSelectApiKeyByHash, params_of(token_hash), read_pg_api_key), "API key");
+  });
+}
+
+Result<std::vector<ApiKey>> PostgresStore::list_api_keys(std::string_view workspace_id) {
+  return with_connection([&](PgConnection& db) {
+    return with_parent(db, query_all(db, kSelectApiKeys, params_of(workspace_id), read_pg_api_key),
+                       workspace_parent(workspace_id));
+  });
+}
+
+Status PostgresStore::delete_api_key(std::string_view workspace_id, std::string_view key_id) {
+  return with_connection(
+      [&](PgConnection& db) { return run_on_row(db, kDeleteApiKey, params_of(workspace_id, key_id), "API key"); });
+}
+
+// --- endpoints
+
+Result<Endpoint> PostgresStore::create_endpoint(const Endpoint& endpoint) {
+  return write([&](PgConnection& db) -> Result<Endpoint> {
+    PgParams params;
+    add_pg_endpoint(params, endpoint);
+    auto created = require(query_one(db, kInsertEndpoint, params, read_pg_endpoint), "endpoint");
+    if (!created) return explain(created.error(), "endpoint", "workspace");
+    if (auto notified = notify(db, pg_endpoints_changed_payload(node_id_, endpoint.workspace_id)); !notified) {
+      return notified.error();
+    }
+    return created;
+  });
+}
+
+Result<Endpoint> PostgresStore::get_endpoint(std::string_view workspace_id, std::string_view endpoint_id) {
+  return with_connection([&](PgConnection& db) { return fetch_endpoint(db, workspace_id, endpoint_id); });
+}
+
+Result<Page<Endpoint>> PostgresStore::list_endpoints(std::string_view workspace_id, const PageRequest& page) {
+  return with_connection([&](PgConnection& db) {
+    FilteredQuery query(kSelectEndpoints);
+    query.where("e.workspace_id =", workspace_id);
+    return with_parent(db, query_page(db, std::move(query), "e.id", page, read_pg_endpoint),
+                       workspace_parent(workspace_id));
+  });
+}
+
+Result<std::vector<Endpoint>> PostgresStore::list_all_endpoints() {
+  return with_connection([&](PgConnection& db) { return query_all(db, kSelectAllEndpoints, {}, read_pg_endpoint); });
+}
+
+Result<Endpoint> PostgresStore::update_endpoint(const Endpoint& endpoint) {
+  return write([&](PgConnection& db) -> Result<Endpoint> {
+    PgParams params;
+    add_pg_endpoint(params, endpoint);
+    auto updated = require(query_one(db, kUpdateEndpoint, params, read_pg_endpoint), "endpoint");
+    if (!updated) return updated;
+    if (!endpoint.enabled) {
+      auto failed = fail_open_deliveries(db, endpoint.workspace_id, endpoint.id, endpoint.updated_at_ms, std::nullopt);
+      if (!failed) return failed.error();
+    }
+    if (auto notified = notify(db, pg_endpoints_changed_payload(node_id_, endpoint.workspace_id)); !notified) {
+      return notified.error();
+    }
+    return updated;
+  });
+}
+
+Status PostgresStore::delete_endpoint(std::string_view workspace_id, std::string_view endpoint_id) {
+  return write([&](PgConnection& db) -> Status {
+    if (auto deleted = run_on_row(db, kDeleteEndpoint, params_of(workspace_id, endpoint_id), "endpoint"); !deleted) {
+      return deleted;
+    }
+    return notify(db, pg_endpoints_changed_payload(node_id_, workspace_id));
+  });
+}
+
+// --- event types
+
+Result<EventType> PostgresStore::upsert_event_type(const EventType& type) {
+  return with_connection([&](PgConnection& db) {
+    PgParams params;
+    add_pg_event_type(params, type);
+    return require(query_one(db, kUpsertEventType, params, read_pg_event_type), "event type");
+  });
+}
+
+Result<EventType> PostgresStore::get_event_type(std::string_view name) {
+  return with_connection([&](PgConnection& db) {
+    return require(query_one(db, kSelectEventType, params_of(name), read_pg_event_type), "event type");
+  });
+}
+
+Result<std::vector<EventType>> PostgresStore::list_event_types() {
+  return with_connection([&](PgConnection& db) { return query_all(db, kSelectEventTypes, {}, read_pg_event_type); });
+}
+
+// --- messages
+
+Result<std::vector<PublishOutcome>> PostgresStore::publish(std::span<const PublishRequest> requests,
+                                                           UnixMillis now_ms, UnixMillis idempotency_window_ms) {
+  using R = Result<std::vector<PublishOutcome>>;
+  if (requests.empty()) return std::vector<PublishOutcome>();
+  std::set<std::int64_t> days;
+  for (const auto& request : requests) days.insert(pg_day_of(request.message.created_at_ms));
+  return with_connection([&](PgConnection& db) -> R {
+    bool partitions_checked = false;
+    for (int round = 1;; ++round) {
+      if (auto ensured = partitions_->ensure(db, kPgMessagesTable, days); !ensured) return ensured.error();
+      auto transaction = PgTransaction::begin(db);
+      if (!transaction) return transaction.error();
+      auto published = publish_pg_batch(db, requests, now_ms, idempotency_window_ms, node_id_);
+      if (!published) {
+        if (!partitions_checked && db.last_sqlstate() == kCheckViolation) {
+          partitions_checked = true;
+          partitions_->forget(kPgMessagesTable);
+          continue;
+        }
+        return published.error();
+      }
+      if (!*published) {
+        // Another node inserted one of our ids or keys meanwhile: run the
+        // batch again, it will find that key and answer duplicate.
+        if (round < kPublishRounds) continue;
+        return make_error(ErrorCode::unavailable, "postgres store: publish kept racing with other nodes");
+      }
+      if (auto committed = transaction->commit(); !committed) return committed.error();
+      return std::move(**published);
+    }
+  });
+}
+
+Result<Message> PostgresStore::get_message(std::string_view workspace_id, std::string_view message_id) {
+  return with_connection([&](PgConnection& db) {
+    return require(query_one(db, kSelectMessage, params_of(workspace_id, message_id), read_pg_message), "message");
+  });
+}
+
+Result<Page<Message>> PostgresStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
+  return with_connection([&](PgConnection& db) {
+    FilteredQuery select(kSelectMessages);
+    select.where("m.workspace_id =", workspace_id);
+    if (query.type) select.where("m.type =", *query.type);
+    if (query.since_ms) select.where("m.created_at >=", *query.since_ms);
+    if (query.until_ms) select.where("m.created_at <", *query.until_ms);
+    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_pg_message),
+                       workspace_parent(workspace_id));
+  });
+}
+
+// --- deliveries
+
+Result<Delivery> PostgresStore::get_delivery(std::string_view workspace_id, std::string_view delivery_id) {
+  return with_connection([&](PgConnection& db) { return fetch_delivery(db, workspace_id, delivery_id); });
+}
+
+Result<std::vector<Delivery>> PostgresStore::list_deliveries_for_message(std::string_view workspace_id,
+                                                                        std::string_view message_id) {
+  return with_connection([&](PgConnection& db) {
+    return with_parent(db, query_all(db, kSelectDeliveriesOfMessage, params_of(workspace_id, message_id),
+                                     read_pg_delivery),
+                       {kMessageExists, workspace_id, message_id, "message"});
+  });
+}
+
+Result<Page<Delivery>> PostgresStore::list_deliveries_for_endpoint(std::string_view workspace_id,
+                                                                  std::string_view endpoint_id,
+                                                                  const DeliveryQuery& query) {
+  return with_connection([&](PgConnection& db) {
+    FilteredQuery select(kSelectDeliveries);
+    select.where("d.workspace_id =", workspace_id).where("d.endpoint_id =", endpoint_id);
+    if (query.state) select.where("d.state =", delivery_state_name(*query.state));
+    return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_pg_delivery),
+                       {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+Result<std::vector<DueDelivery>> PostgresStore::claim_due_deliveries(
+    UnixMillis now_ms, int limit, UnixMillis lease_until_ms, std::span<const std::string> excluded_endpoint_ids) {
+  return with_connection([&](PgConnection& db) {
+    PgParams params;
+    params.integer(now_ms).text_array(excluded_endpoint_ids).integer(clamp_limit(limit)).integer(lease_until_ms);
+    return query_all(db, kClaimDue, params, read_due_delivery);
+  });
+}
+
+Result<std::optional<UnixMillis>> PostgresStore::next_due_time() {
+  return with_connection([&](PgConnection& db) {
+    return query_one(db, kNextDue, {}, [](const PgRow& row, int first) { return row.integer(first); });
+  });
+}
+
+Status PostgresStore::record_attempts(std::span<const AttemptRecord> records) {
+  if (records.empty()) return {};
+  std::set<std::int64_t> days;
+  for (const auto& record : records) days.insert(pg_day_of(record.attempt.started_at_ms));
+  return with_connection([&](PgConnection& db) -> Status {
+    for (bool partitions_checked = false;;) {
+      if (auto ensured = partitions_->ensure(db, kPgAttemptsTable, days); !ensured) return ensured;
+      auto transaction = PgTransaction::begin(db);
+      if (!transaction) return transaction.error();
+      if (auto recorded = record_in(db, records, node_id_); !recorded) {
+        if (!partitions_checked && db.last_sqlstate() == kCheckViolation) {
+          partitions_checked = true;
+          partitions_->forget(kPgAttemptsTable);
+          continue;
+        }
+        return recorded;
+      }
+      return transaction->commit();
+    }
+  });
+}
+
+Status PostgresStore::release_leases(std::span<const DeliveryRef> deliveries) {
+  if (deliveries.empty()) return {};
+  return write([&](PgConnection& db) -> Status {
+    PgArray workspaces(pg_type::text);
+    PgArray ids(pg_type::text);
+    for (const auto& ref : deliveries) {
+      workspaces.text(ref.workspace_id);
+      ids.text(ref.delivery_id);
+    }
+    PgParams params;
+    params.array(workspaces).array(ids);
+    auto released = db.query(kReleaseLeases, params);
+    if (!released) return released.error();
+    if (released->affected() == 0) return {};
+    return notify(db, pg_deliveries_due_payload(node_id_));
+  });
+}
+
+Result<Delivery> PostgresStore::resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
+                                                UnixMillis now_ms) {
+  return write([&](PgConnection& db) -> Result<Delivery> {
+    PgParams params;
+    params.text(workspace_id).text(delivery_id).integer(now_ms);
+    auto resent = require(query_one(db, kResendDelivery, params, read_pg_delivery), "delivery");
+    if (!resent) return resent;
+    if (auto notified = notify(db, pg_deliveries_due_payload(node_id_)); !notified) return notified.error();
+    return resent;
+  });
+}
+
+// --- attempts
+
+Result<std::vector<Attempt>> PostgresStore::list_attempts_for_message(std::string_view workspace_id,
+                                                                      std::string_view message_id) {
+  return with_connection([&](PgConnection& db) {
+    return with_parent(db, query_all(db, kSelectAttemptsOfMessage, params_of(workspace_id, message_id),
+                                     read_pg_attempt),
+                       {kMessageExists, workspace_id, message_id, "message"});
+  });
+}
+
+Result<std::vector<Attempt>> PostgresStore::list_attempts_for_delivery(std::string_view workspace_id,
+                                                                       std::string_view delivery_id) {
+  return with_connection([&](PgConnection& db) {
+    return with_parent(db, query_all(db, kSelectAttemptsOfDelivery, params_of(workspace_id, delivery_id),
+                                     read_pg_attempt),
+                       {kDeliveryExists, workspace_id, delivery_id, "delivery"});
+  });
+}
+
+Result<Page<Attempt>> PostgresStore::list_attempts_for_endpoint(std::string_view workspace_id,
+                                                                std::string_view endpoint_id,
+                                                                const PageRequest& page) {
+  return with_connection([&](PgConnection& db) {
+    FilteredQuery select(kSelectAttempts);
+    select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
+    return with_parent(db, query_page(db, std::move(select), "a.id", page, read_pg_attempt),
+                       {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+// --- several processes
+
+void PostgresStore::watch(StoreWatcher watcher) {
+  std::lock_guard lock(listener_mutex_);
+  if (listener_) return;
+  listener_ = std::make_unique<PgListener>(PgConnectOptions{options_.url, options_.connect_timeout}, node_id_,
+                                           std::move(watcher));
+}
+
+// --- upkeep
+
+Result<MaintenanceReport> PostgresStore::maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms,
+                                                  int batch_limit) {
+  return with_connection([&](PgConnection& db) -> Result<MaintenanceReport> {
+    MaintenanceReport report;
+    for (std::string_view table : {kPgMessagesTable, kPgAttemptsTable}) {
+      if (auto ensured = partitions_->ensure(db, table, window_days(now_ms)); !ensured) return ensured.error();
+    }
+    // What hangs off expired messages goes first (attempts follow their
+    // deliveries by cascade), a bounded batch per statement; the messages'
+    // partitions are dropped only once nothing refers to them.
+    std::int64_t budget = std::max(1, batch_limit);
+    for (const std::string* sql : {&kDeleteExpiredDeliveries, &kDeleteExpiredKeys}) {
+      PgParams params;
+      params.integer(retention_cutoff_ms).integer(budget);
+      auto deleted = db.query(*sql, params);
+      if (!deleted) return deleted.error();
+      budget -= deleted->affected();
+      if (budget <= 0) {
+        report.more = true;
+        return report;
+      }
+    }
+    for (std::string_view table : {kPgMessagesTable, kPgAttemptsTable}) {
+      auto dropped = partitions_->drop_before(db, table, retention_cutoff_ms);
+      if (!dropped) return dropped.error();
+      report.partitions_dropped += *dropped;
+    }
+    // The day the cutoff falls in keeps its partition; its older messages go one by one.
+    PgParams params;
+    params.integer(retention_cutoff_ms).integer(budget);
+    auto deleted = db.query(kDeleteExpiredMessages, params);
+    if (!deleted) return deleted.error();
+    report.messages_deleted = deleted->affected();
+    report.more = report.messages_deleted >= budget;
+    return report;
+  });
+}
+
+// --- copying between stores
+
+Result<bool> PostgresStore::is_empty() {
+  return with_connection([&](PgConnection& db) -> Result<bool> {
+    auto result = db.query(kIsEmpty);
+    if (!result) return result.error();
+    return result->boolean(0, 0);
+  });
+}
+
+Status PostgresStore::import_messages(std::span<const MessageRecord> records) {
+  if (records.empty()) return {};
+  std::set<std::int64_t> message_days;
+  std::set<std::int64_t> attempt_days;
+  for (const auto& record : records) {
+    message_days.insert(pg_day_of(record.message.created_at_ms));
+    for (const auto& attempt : record.attempts) attempt_days.insert(pg_day_of(attempt.started_at_ms));
+  }
+  return with_connection([&](PgConnection& db) -> Status {
+    for (bool partitions_checked = false;;) {
+      if (auto ensured = partitions_->ensure(db, kPgMessagesTable, message_days); !ensured) return ensured;
+      if (auto ensured = partitions_->ensure(db, kPgAttemptsTable, attempt_days); !ensured) return ensured;
+      auto transaction = PgTransaction::begin(db);
+      if (!transaction) return transaction.error();
+      if (auto imported = import_pg_messages(db, records, node_id_); !imported) {
+        if (!partitions_checked && db.last_sqlstate() == kCheckViolation) {
+          partitions_checked = true;
+          partitions_->forget(kPgMessagesTable);
+          partitions_->forget(kPgAttemptsTable);
+          continue;
+        }
+        return imported.error();
+      }
+      return transaction->commit();
+    }
+  });
+}
+
+}  // namespace ferry
