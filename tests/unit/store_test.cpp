@@ -1,6 +1,7 @@
 // The Store contract, written against the interface only. Each backend joins
 // by adding one StoreBackend to the INSTANTIATE at the bottom; the tests at the
-// very end (SqliteStoreSchema) are the only ones that know about SQLite.
+// very end (SqliteStoreSchema) are the only ones that know about SQLite, and
+// postgres_store_test.cpp holds those that know about PostgreSQL.
 
 #include "store/store.hpp"
 
@@ -18,8 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres_store.hpp"
 #include "store/sqlite_migrations.hpp"
 #include "store/sqlite_store.hpp"
+#include "unit/postgres_test_support.hpp"
 
 namespace ferry {
 namespace {
@@ -79,6 +82,15 @@ void PrintTo(const StoreBackend& backend, std::ostream* out) { *out << backend.n
 
 Result<std::unique_ptr<Store>> open_sqlite(const fs::path& dir) {
   auto store = SqliteStore::open((dir / "ferry.db").string());
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+// A database of its own per directory on the test server (see postgres_test_support.hpp).
+Result<std::unique_ptr<Store>> open_postgres(const fs::path& dir) {
+  auto url = postgres_test_database(dir);
+  if (!url) return url.error();
+  auto store = PostgresStore::open(PostgresOptions{*url, 4});
   if (!store) return store.error();
   return std::unique_ptr<Store>(std::move(*store));
 }
@@ -1296,6 +1308,7 @@ TEST_P(StoreTest, DeliveriesOfEndpointFilterByStateAndPage) {
 std::string backend_name(const testing::TestParamInfo<StoreBackend>& backend) { return backend.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, testing::Values(StoreBackend{"Sqlite", open_sqlite}), backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, testing::Values(StoreBackend{"Postgres", open_postgres}), backend_name);
 
 // --- SQLite only: the schema machinery behind SqliteStore
 
