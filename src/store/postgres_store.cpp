@@ -298,16 +298,20 @@ const std::string kSelectDeliveries = cat("SELECT ", kPgDeliveryColumns, " FROM 
 const std::string kSelectDeliveriesOfMessage =
     cat(kSelectDeliveries, " WHERE d.workspace_id = $1 AND d.message_id = $2 ORDER BY d.id");
 // Walks deliveries_due (state IN ... matches the partial index's predicate)
-// oldest due first. FOR UPDATE SKIP LOCKED: rows another claimer is taking
-// right now are passed over, not waited for, and a row leased meanwhile
-// fails the re-check of the WHERE clause; so no delivery is claimed twice.
+// oldest due first and stops after `limit` rows. The endpoint is checked by
+// a scalar subquery, which the planner never turns into a join: with a join
+// it may start from the few endpoints and sort every open delivery instead.
+// FOR UPDATE SKIP LOCKED: rows another claimer is taking right now are
+// passed over, not waited for, and a row leased meanwhile fails the re-check
+// of the WHERE clause; so no delivery is claimed twice.
+constexpr std::string_view kEndpointEnabled =
+    "(SELECT e.enabled FROM endpoints e WHERE e.workspace_id = d.workspace_id AND e.id = d.endpoint_id)";
 const std::string kClaimDue =
     cat("WITH due AS ("
         " SELECT d.workspace_id, d.id FROM deliveries d"
-        " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
         " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1"
-        " AND (d.leased_until IS NULL OR d.leased_until <= $1) AND e.enabled"
-        " AND d.endpoint_id <> ALL ($2::text[])"
+        " AND (d.leased_until IS NULL OR d.leased_until <= $1)"
+        " AND d.endpoint_id <> ALL ($2::text[]) AND ", kEndpointEnabled,
         " ORDER BY d.next_attempt_at LIMIT $3"
         " FOR UPDATE OF d SKIP LOCKED"
         "), leased AS ("
@@ -322,10 +326,9 @@ const std::string kClaimDue =
         " AND m.created_at = d.message_created_at"
         " ORDER BY d.next_attempt_at");
 const std::string kNextDue =
-    "SELECT d.next_attempt_at FROM deliveries d"
-    " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
-    " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND e.enabled"
-    " ORDER BY d.next_attempt_at LIMIT 1";
+    cat("SELECT d.next_attempt_at FROM deliveries d"
+        " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND ", kEndpointEnabled,
+        " ORDER BY d.next_attempt_at LIMIT 1");
 // Locked in key order, so concurrent writers of the same deliveries queue
 // instead of deadlocking.
 const std::string kLockDeliveries =
