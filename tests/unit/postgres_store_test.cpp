@@ -607,6 +607,75 @@ TEST_F(PostgresNodes, MaintainDropsExpiredPartitionsAndDeletesWhatHangsOffThem) 
   ASSERT_OK(a->get_message("ws_a", "msg_old"));  // the one republished now
 }
 
+// --- copying
+
+TEST_F(PostgresNodes, ImportKeepsRowsVerbatimAndCanRunAgain) {
+  auto a = open_node();
+  ASSERT_TRUE(a);
+  auto empty = a->is_empty();
+  ASSERT_OK(empty);
+  EXPECT_TRUE(*empty);
+  seed(*a);
+  ASSERT_FALSE(*a->is_empty());
+
+  MessageRecord record;
+  record.message = make_message("ws_a", "msg_1", kNow - 30 * kDay);  // a day without a partition yet
+  record.message.payload = std::string("\xff\0raw", 5);
+  record.message.idempotency_key = "order-42";
+  Delivery delivery;
+  delivery.id = "dlv_1";
+  delivery.workspace_id = "ws_a";
+  delivery.message_id = "msg_1";
+  delivery.endpoint_id = "ep_1";
+  delivery.state = DeliveryState::retrying;
+  delivery.attempt_count = 2;
+  delivery.next_attempt_at_ms = kNow;
+  delivery.created_at_ms = kNow - 30 * kDay;
+  delivery.updated_at_ms = kNow - kDay;
+  delivery.lease_token = 7;
+  record.deliveries.push_back(delivery);
+  AttemptRecord attempt = make_record(delivery, "att_1", kNow - 29 * kDay, DeliveryState::retrying);
+  attempt.attempt.response_body = "gone";
+  record.attempts.push_back(attempt.attempt);
+  const std::vector<MessageRecord> records{record};
+  ASSERT_OK(a->import_messages(records));
+  ASSERT_OK(a->import_messages(records));  // an interrupted copy runs again
+
+  auto message = a->get_message("ws_a", "msg_1");
+  ASSERT_OK(message);
+  EXPECT_EQ(message->payload, record.message.payload);
+  EXPECT_EQ(message->created_at_ms, kNow - 30 * kDay);
+  EXPECT_EQ(message->idempotency_key, "order-42");
+  auto stored = a->get_delivery("ws_a", "dlv_1");
+  ASSERT_OK(stored);
+  EXPECT_EQ(delivery_state_name(stored->state), "retrying");
+  EXPECT_EQ(stored->attempt_count, 2);
+  EXPECT_EQ(stored->lease_token, 7);
+  EXPECT_EQ(stored->updated_at_ms, kNow - kDay);
+  auto attempts = a->list_attempts_for_delivery("ws_a", "dlv_1");
+  ASSERT_OK(attempts);
+  ASSERT_EQ(attempts->size(), 1U);
+  EXPECT_EQ((*attempts)[0].response_body, "gone");
+  EXPECT_EQ(count("SELECT count(*) FROM messages"), 1);
+
+  // Idempotency carries over: the key and the id are taken.
+  Message retry = make_message("ws_a", "msg_2", kNow - 30 * kDay + 1);
+  retry.idempotency_key = "order-42";
+  std::vector<PublishRequest> batch{make_request(retry)};
+  auto outcomes = a->publish(batch, kNow - 30 * kDay + 1, kHour);
+  ASSERT_OK(outcomes);
+  EXPECT_TRUE(outcomes->front().duplicate);
+  // Imported deliveries come without a lease: claimable at once.
+  auto due = a->claim_due_deliveries(kNow, 10, kNow + kHour, {});
+  ASSERT_OK(due);
+  ASSERT_EQ(due->size(), 1U);
+  EXPECT_EQ(due->front().delivery.lease_token, 8);
+
+  MessageRecord orphan;
+  orphan.message = make_message("ws_missing", "msg_9");
+  EXPECT_ERROR(a->import_messages(std::vector{orphan}), ErrorCode::not_found);
+}
+
 // --- reaching the database
 
 TEST(PostgresStoreOpen, FailsClearlyWhenTheDatabaseCannotBeReached) {
