@@ -11,6 +11,7 @@ PACKAGES=(
   libboost-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
   libsimdjson-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev libvalijson-dev
+  libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm ca-certificates curl
 )

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,11 @@ struct Delivery {
   UnixMillis next_attempt_at_ms = 0;  // meaningful while pending or retrying
   UnixMillis created_at_ms = 0;
   UnixMillis updated_at_ms = 0;
+  // Which claim of this delivery the holder made (0: never claimed). An
+  // attempt's outcome only moves the delivery if its lease token is still the
+  // current one, so a node whose lease expired and was taken over cannot
+  // overwrite the new holder's work.
+  std::int64_t lease_token = 0;
 };
 
 }  // namespace ferry

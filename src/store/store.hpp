@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -64,6 +66,7 @@ struct DueDelivery {
 // The result of one attempt, to be written together with the delivery's new state.
 struct AttemptRecord {
   Attempt attempt;
+  std::int64_t lease_token = 0;  // the claimed delivery's lease_token
   DeliveryState new_state = DeliveryState::retrying;
   UnixMillis next_attempt_at_ms = 0;  // used when new_state is pending or retrying
   // When set, the endpoint is disabled with this reason (for example on 410
@@ -71,9 +74,43 @@ struct AttemptRecord {
   std::optional<std::string> disable_endpoint_reason;
 };
 
+// A delivery by its key.
+struct DeliveryRef {
+  std::string workspace_id;
+  std::string delivery_id;
+};
+
+// A change made through another process sharing the same database.
+struct StoreChange {
+  enum class Kind {
+    deliveries_due,     // new or resent deliveries may be due now
+    endpoints_changed,  // endpoints of `workspace_id` were created, changed, disabled or deleted
+    everything_changed  // the watch connection was lost: anything may have changed meanwhile
+  };
+  Kind kind = Kind::deliveries_due;
+  std::string workspace_id;  // for endpoints_changed
+};
+
+// Runs on a thread owned by the store; must be quick and must not call back into the store.
+using StoreWatcher = std::function<void(const StoreChange&)>;
+
+// What one round of maintenance did.
+struct MaintenanceReport {
+  std::int64_t messages_deleted = 0;  // rows deleted one by one (SQLite) ...
+  std::int64_t partitions_dropped = 0;  // ... or whole partitions dropped (PostgreSQL)
+  bool more = false;  // the batch limit was reached; call again soon
+};
+
+// A message with its deliveries and attempts, exactly as stored; for copying between stores.
+struct MessageRecord {
+  Message message;
+  std::vector<Delivery> deliveries;
+  std::vector<Attempt> attempts;
+};
+
 // The durable truth of Ferry. Implementations: SqliteStore (embedded
-// default) and, later, a PostgreSQL store. Nothing outside src/store knows
-// which one runs.
+// default, one process) and PostgresStore (several nodes on one database).
+// Nothing outside src/store knows which one runs; open_store() picks it.
 //
 // Every method is safe for concurrent use from any thread. Methods scoped to
 // a workspace return not_found for rows of other workspaces, exactly as for
@@ -133,19 +170,26 @@ class Store {
                                                              std::string_view endpoint_id,
                                                              const DeliveryQuery& query) = 0;
   // Claims up to `limit` deliveries that are pending or retrying, due at
-  // `now_ms`, not leased, and whose endpoint is enabled and not in
-  // `excluded_endpoint_ids`; oldest due first. Each claimed delivery is leased
-  // until `lease_until_ms`: it is not claimed again before then unless its
-  // attempt is recorded or the lease is released.
+  // `now_ms`, not leased (or whose lease expired before `now_ms`), and whose
+  // endpoint is enabled and not in `excluded_endpoint_ids`; oldest due first.
+  // Each claimed delivery is leased until `lease_until_ms` and carries a new
+  // lease_token: no other claim, by this process or another sharing the
+  // database, gets it before then unless its attempt is recorded or the
+  // lease is released.
   virtual Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit,
                                                                 UnixMillis lease_until_ms,
                                                                 std::span<const std::string> excluded_endpoint_ids) = 0;
   // The earliest next_attempt_at of any open, unleased delivery, if any.
   virtual Result<std::optional<UnixMillis>> next_due_time() = 0;
-  // Writes attempts and the new delivery states in one transaction; clears the leases.
+  // Writes attempts and the new delivery states in one transaction and
+  // clears the leases. Every attempt is stored; a delivery's state only moves
+  // when the delivery still holds the record's lease_token, the one it was
+  // claimed with; otherwise another claim or a resend has taken it over and
+  // owns its state.
   virtual Status record_attempts(std::span<const AttemptRecord> records) = 0;
-  // Releases every lease (on start of a single-node store: leases of a dead process).
-  virtual Status release_all_leases() = 0;
+  // Gives claimed deliveries back without an attempt (on shutdown), so that
+  // any process may claim them at once instead of after the lease.
+  virtual Status release_leases(std::span<const DeliveryRef> deliveries) = 0;
   // Makes a delivery due again now, whatever its state.
   virtual Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
                                            UnixMillis now_ms) = 0;
@@ -157,6 +201,28 @@ class Store {
                                                                   std::string_view delivery_id) = 0;
   virtual Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id,
                                                            std::string_view endpoint_id, const PageRequest& page) = 0;
+
+  // --- several processes on one database
+  // Registers the one watcher of changes made by other processes sharing the
+  // database (a single-process store never calls it). Call once, before work starts.
+  virtual void watch(StoreWatcher watcher) = 0;
+
+  // --- upkeep
+  // Prepares storage for the coming days (time partitions) and removes
+  // messages created before `retention_cutoff_ms` with their deliveries and
+  // attempts, at most about `batch_limit` rows per call so that publishes are
+  // never held up for long. Idempotent; call periodically.
+  virtual Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms,
+                                             int batch_limit) = 0;
+
+  // --- copying between stores (ferry store copy)
+  // True when the store holds no workspace and no event type.
+  virtual Result<bool> is_empty() = 0;
+  // Inserts the records verbatim (same ids, states and times, leases
+  // cleared) in one transaction; rows whose id exists already are left as
+  // they are, so an interrupted copy can run again. Idempotency keys of the
+  // messages are kept.
+  virtual Status import_messages(std::span<const MessageRecord> records) = 0;
 };
 
 }  // namespace ferry
