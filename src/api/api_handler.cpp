@@ -5,22 +5,12 @@
 
 #include "api/api_support.hpp"
 #include "core/signature.hpp"
+#include "ingest/subscription_sync.hpp"
 
 namespace ferry {
 
 Status ApiServices::refresh_subscriptions(const std::string& workspace_id) const {
-  std::vector<Endpoint> endpoints;
-  PageRequest page;
-  page.limit = 1000;
-  while (true) {
-    auto listed = store.list_endpoints(workspace_id, page);
-    if (!listed) return listed.error();
-    for (auto& endpoint : listed->items) endpoints.push_back(std::move(endpoint));
-    if (!listed->next_cursor) break;
-    page.cursor = *listed->next_cursor;
-  }
-  subscriptions.replace_workspace(workspace_id, endpoints);
-  return {};
+  return reload_workspace_subscriptions(store, subscriptions, workspace_id);
 }
 
 ApiHandler::ApiHandler(ApiServices services, int worker_threads)

@@ -6,6 +6,7 @@
 
 #include "cli/serve_command.hpp"
 #include "cli/serve_settings.hpp"
+#include "cli/store_command.hpp"
 
 namespace {
 
@@ -54,7 +55,18 @@ int main(int argc, char** argv) {
     option->default_str(it != texts.end() ? it->second : spec.default_value);
   }
 
+  auto* store = app.add_subcommand("store", "work on a Ferry store");
+  store->require_subcommand(1);
+  ferry::StoreCopySettings copy_settings;
+  auto* copy = store->add_subcommand(
+      "copy", "copy a store to another backend with the same ids (e.g. SQLite data dir to PostgreSQL)");
+  copy->add_option("--from", copy_settings.from, "data directory or postgresql:// URL to copy from")->required();
+  copy->add_option("--to", copy_settings.to, "postgresql:// URL or data directory to copy into")->required();
+  copy->add_flag("--merge", copy_settings.merge, "copy into a store that already holds data; existing ids are kept");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (copy->parsed()) return ferry::run_store_copy(copy_settings);
 
   if (serve->parsed()) {
     for (const auto& spec : ferry::serve_setting_specs()) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 
 #include "api/api_handler.hpp"
 #include "api/http_server.hpp"
@@ -17,7 +18,9 @@
 #include "delivery/curl_transport.hpp"
 #include "delivery/scheduler.hpp"
 #include "ingest/ingestor.hpp"
-#include "store/sqlite_store.hpp"
+#include "ingest/subscription_sync.hpp"
+#include "store/open_store.hpp"
+#include "store/store_upkeep.hpp"
 
 namespace ferry {
 
@@ -75,9 +78,6 @@ int run_serve(const ServeSettings& settings) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  if (!settings.database.empty()) {
-    return fail("--database " + settings.database + ": only the embedded SQLite store is available in this build");
-  }
   std::error_code ec;
   std::filesystem::create_directories(settings.data_dir, ec);
   if (ec) return fail("cannot create data directory " + settings.data_dir + ": " + ec.message());
@@ -86,15 +86,17 @@ int run_serve(const ServeSettings& settings) {
   auto targets = TargetPolicy::parse(settings.allow_targets);
   if (!targets) return fail("--allow-targets: " + targets.error().message);
 
-  auto store = SqliteStore::open((std::filesystem::path(settings.data_dir) / "ferry.db").string());
+  auto store = open_store(StoreLocation{settings.database, settings.data_dir, settings.database_pool});
   if (!store) return fail("cannot open the store: " + store.error().message);
+  Store& the_store = **store;
 
   SystemClock clock;
   Metrics metrics;
   SubscriptionIndex subscriptions;
-  auto endpoints = (*store)->list_all_endpoints();
-  if (!endpoints) return fail("cannot read endpoints: " + endpoints.error().message);
-  subscriptions.replace_all(*endpoints);
+  if (auto loaded = reload_all_subscriptions(the_store, subscriptions); !loaded) {
+    return fail("cannot read endpoints: " + loaded.error().message);
+  }
+  SubscriptionSync subscription_sync(the_store, subscriptions);
 
   const std::string user_agent = std::string("Ferry/") + kFerryVersion;
   CurlTransportConfig transport_config;
@@ -112,12 +114,32 @@ int run_serve(const ServeSettings& settings) {
   scheduler_config.request_timeout = settings.request_timeout;
   scheduler_config.max_response_body = settings.max_response_body_bytes;
   scheduler_config.user_agent = user_agent;
-  Store& the_store = **store;
-  Scheduler scheduler(the_store, transport, clock, metrics, scheduler_config, [&](const std::string& workspace_id) {
-    std::vector<Endpoint> all;
-    if (auto listed = the_store.list_endpoints(workspace_id, PageRequest{"", 1000})) all = std::move(listed->items);
-    subscriptions.replace_workspace(workspace_id, all);
+  scheduler_config.lease = settings.lease_timeout;
+  Scheduler scheduler(the_store, transport, clock, metrics, scheduler_config,
+                      [&](const std::string& workspace_id) { subscription_sync.workspace_changed(workspace_id); });
+
+  // Changes made by other nodes sharing the database. The store outlives
+  // everything below, so its watcher is switched off before they go.
+  struct WatchGate {
+    std::mutex mutex;
+    bool open = true;
+  } watch_gate;
+  the_store.watch([&](const StoreChange& change) {
+    std::lock_guard lock(watch_gate.mutex);
+    if (!watch_gate.open) return;
+    switch (change.kind) {
+      case StoreChange::Kind::deliveries_due: scheduler.wake(); break;
+      case StoreChange::Kind::endpoints_changed: subscription_sync.workspace_changed(change.workspace_id); break;
+      case StoreChange::Kind::everything_changed:
+        subscription_sync.everything_changed();
+        scheduler.wake();
+        break;
+    }
   });
+
+  StoreUpkeepConfig upkeep_config;
+  upkeep_config.retention = std::chrono::hours(24) * settings.retention_days;
+  StoreUpkeep upkeep(the_store, clock, upkeep_config);
 
   Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{}, [&scheduler] { scheduler.wake(); });
   ApiServices services{the_store, ingestor, subscriptions, metrics, clock, *targets, [&scheduler] { scheduler.wake(); },
@@ -136,10 +158,18 @@ int run_serve(const ServeSettings& settings) {
   if (http_config.read_timeout.count() < 1) http_config.read_timeout = std::chrono::seconds(1);
   if (http_config.idle_timeout.count() < 1) http_config.idle_timeout = std::chrono::seconds(1);
 
+  subscription_sync.start();
+  upkeep.start();
   scheduler.start();
   auto server = HttpServer::start(http_config, api);
   if (!server) {
+    {
+      std::lock_guard lock(watch_gate.mutex);
+      watch_gate.open = false;
+    }
     scheduler.stop(std::chrono::milliseconds(0));
+    upkeep.stop();
+    subscription_sync.stop();
     transport.shutdown(std::chrono::milliseconds(0));
     return fail("cannot listen on " + settings.listen_host + ":" + std::to_string(settings.listen_port) + ": " +
                 server.error().message);
@@ -159,7 +189,13 @@ int run_serve(const ServeSettings& settings) {
   (*server)->shutdown(settings.shutdown_grace);
   api.stop();
   ingestor.stop();
+  {
+    std::lock_guard lock(watch_gate.mutex);
+    watch_gate.open = false;
+  }
   scheduler.stop(settings.shutdown_grace);
+  upkeep.stop();
+  subscription_sync.stop();
   transport.shutdown(std::chrono::milliseconds(500));
   spdlog::info("stopped");
   spdlog::shutdown();

@@ -15,7 +15,13 @@ const std::vector<SettingSpec>& serve_setting_specs() {
       {"listen", "HOST:PORT to serve the API on ([::1]:PORT for IPv6)", "127.0.0.1:8080"},
       {"data-dir", "directory of the SQLite database and local files", "./data"},
       {"admin-token", "admin bearer token (generated and kept in DATA_DIR/admin-token if empty)", ""},
-      {"database", "database URL; empty for SQLite in --data-dir", ""},
+      {"database", "postgresql://USER@HOST:PORT/DB to share one database between nodes; empty for SQLite in --data-dir",
+       ""},
+      {"database-pool", "PostgreSQL connections each node may hold", "8"},
+      {"lease-timeout",
+       "how long a node's claim on a delivery lasts; a dead node's work is taken over after this (> request-timeout)",
+       "60s"},
+      {"retention-days", "messages, deliveries and attempts older than this are removed", "30"},
       {"allow-targets", "CIDR[,CIDR...] that deliveries may reach although refused by default (loopback, private...)", ""},
       {"time-factor", "multiplies every scheduled retry delay (tests use 0.001)", "1"},
       {"retry-schedule", "delay before each attempt, comma-separated; its length is the attempt count",
@@ -152,12 +158,17 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
                               DurationSetting{"connect-timeout", &settings.connect_timeout},
                               DurationSetting{"idle-timeout", &settings.idle_timeout},
                               DurationSetting{"read-timeout", &settings.read_timeout},
-                              DurationSetting{"shutdown-grace", &settings.shutdown_grace}}) {
+                              DurationSetting{"shutdown-grace", &settings.shutdown_grace},
+                              DurationSetting{"lease-timeout", &settings.lease_timeout}}) {
     auto value = to_duration(name, text(name));
     if (!value) return value.error();
     *target = *value;
   }
   if (settings.request_timeout.count() < 1) return bad("request-timeout", "must be positive");
+  // Room to record the outcome before the lease runs out (see Scheduler).
+  if (settings.lease_timeout < settings.request_timeout + std::chrono::seconds(3)) {
+    return bad("lease-timeout", "must exceed request-timeout by at least 3s");
+  }
 
   struct IntSetting {
     const char* name;
@@ -168,7 +179,9 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
   for (auto [name, target, min, max] : {IntSetting{"endpoint-concurrency", &settings.endpoint_concurrency, 1, 1000},
                                         IntSetting{"max-in-flight", &settings.max_in_flight, 1, 100000},
                                         IntSetting{"http-threads", &settings.http_threads, 1, 64},
-                                        IntSetting{"api-workers", &settings.api_workers, 1, 256}}) {
+                                        IntSetting{"api-workers", &settings.api_workers, 1, 256},
+                                        IntSetting{"database-pool", &settings.database_pool, 1, 1000},
+                                        IntSetting{"retention-days", &settings.retention_days, 1, 36500}}) {
     auto value = to_integer<int>(name, text(name), min, max);
     if (!value) return value.error();
     *target = *value;

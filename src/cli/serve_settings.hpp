@@ -20,6 +20,11 @@ struct ServeSettings {
   std::string data_dir = "./data";
   std::string admin_token;
   std::string database;
+  int database_pool = 8;
+  // How long a node's claim on a delivery lasts; a dead node's work is taken
+  // over by the others after this. Longer than request_timeout.
+  std::chrono::milliseconds lease_timeout{60000};
+  int retention_days = 30;
   std::string allow_targets;
   RetryPolicy retry;
   std::chrono::milliseconds request_timeout{15000};

@@ -21,7 +21,20 @@ Scheduler::Scheduler(Store& store, Transport& transport, const Clock& clock, Met
 
 Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
 
+namespace {
+// Time kept in hand at the end of a lease to record the attempt's outcome.
+constexpr UnixMillis kLeaseMarginMs = 2000;
+}  // namespace
+
 void Scheduler::start() { thread_ = std::thread([this] { run(); }); }
+
+void Scheduler::release(std::vector<DeliveryRef> deliveries) {
+  if (deliveries.empty()) return;
+  if (auto released = store_.release_leases(deliveries); !released) {
+    // Harmless: the leases expire by themselves.
+    spdlog::warn("could not give back {} delivery leases: {}", deliveries.size(), released.error().message);
+  }
+}
 
 void Scheduler::wake() {
   {
@@ -59,6 +72,13 @@ void Scheduler::run() {
                        std::chrono::steady_clock::now() >= stop_deadline_)) {
         lock.unlock();
         record(completions);
+        std::vector<DeliveryRef> unsent;
+        for (auto& [id, state] : endpoints_) {
+          for (const auto& claimed : state.waiting) {
+            unsent.push_back({claimed.due.delivery.workspace_id, claimed.due.delivery.id});
+          }
+        }
+        release(std::move(unsent));
         return;
       }
     }
@@ -101,32 +121,43 @@ void Scheduler::claim(UnixMillis now) {
   for (const auto& [id, state] : endpoints_) {
     if (state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty()) saturated.push_back(id);
   }
-  auto due = store_.claim_due_deliveries(now, std::min(room, config_.claim_batch), now + config_.lease.count(),
-                                         saturated);
+  const UnixMillis lease_until = now + config_.lease.count();
+  auto due = store_.claim_due_deliveries(now, std::min(room, config_.claim_batch), lease_until, saturated);
   if (!due) {
     spdlog::error("claiming due deliveries failed: {}", due.error().message);
     return;
   }
-  for (auto& delivery : *due) offer(std::move(delivery), now);
+  for (auto& delivery : *due) offer(Claimed{std::move(delivery), lease_until}, now);
 }
 
-void Scheduler::offer(DueDelivery due, UnixMillis now) {
-  EndpointState& state = endpoints_[due.endpoint.id];
+void Scheduler::offer(Claimed claimed, UnixMillis now) {
+  EndpointState& state = endpoints_[claimed.due.endpoint.id];
   if (state.waiting.empty() && state.in_flight < config_.endpoint_concurrency &&
-      take_token(state, due.endpoint, now)) {
-    send(std::move(due), state, now);
+      take_token(state, claimed.due.endpoint, now)) {
+    send(std::move(claimed.due), state, now);
     return;
   }
-  state.waiting.push_back(std::move(due));
+  state.waiting.push_back(std::move(claimed));
   ++waiting_;
 }
 
 void Scheduler::dispatch_waiting(UnixMillis now) {
+  // A delivery whose lease would run out before its attempt could finish is
+  // given back instead of sent: once the lease expires another process may
+  // claim it, and two senders would deliver it twice.
+  const UnixMillis latest_lease_end = now + config_.request_timeout.count() + kLeaseMarginMs;
+  std::vector<DeliveryRef> stale;
   for (auto it = endpoints_.begin(); it != endpoints_.end();) {
     EndpointState& state = it->second;
+    while (!state.waiting.empty() && state.waiting.front().lease_until_ms < latest_lease_end) {
+      const Delivery& delivery = state.waiting.front().due.delivery;
+      stale.push_back({delivery.workspace_id, delivery.id});
+      state.waiting.pop_front();
+      --waiting_;
+    }
     while (!state.waiting.empty() && state.in_flight < config_.endpoint_concurrency &&
-           take_token(state, state.waiting.front().endpoint, now)) {
-      DueDelivery due = std::move(state.waiting.front());
+           take_token(state, state.waiting.front().due.endpoint, now)) {
+      DueDelivery due = std::move(state.waiting.front().due);
       state.waiting.pop_front();
       --waiting_;
       send(std::move(due), state, now);
@@ -137,6 +168,7 @@ void Scheduler::dispatch_waiting(UnixMillis now) {
       ++it;
     }
   }
+  release(std::move(stale));
 }
 
 bool Scheduler::take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now) {

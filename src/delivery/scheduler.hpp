@@ -27,8 +27,11 @@ struct SchedulerConfig {
   std::chrono::milliseconds request_timeout{15000};
   std::size_t max_response_body = 64 * 1024;
   std::string user_agent = "Ferry";
-  // How long a claimed delivery stays reserved for this process.
-  std::chrono::milliseconds lease{std::chrono::minutes(10)};
+  // How long a claimed delivery stays reserved for this process. When the
+  // process dies, others sharing the store take its work over after this.
+  // Must exceed request_timeout: a delivery still waiting when less than
+  // request_timeout of its lease is left is given back, not sent.
+  std::chrono::milliseconds lease{std::chrono::seconds(60)};
   // Longest sleep when nothing is known to be due (the store is the truth;
   // this bounds how late work from elsewhere is noticed).
   std::chrono::milliseconds idle_poll{1000};
@@ -52,8 +55,9 @@ class Scheduler {
   // Work may be due now (new messages, a resend). Safe from any thread.
   void wake();
   // Stops claiming, waits up to `grace` for attempts in flight and records
-  // them, then returns. Deliveries not finished stay leased in the store and
-  // are released on the next start. Idempotent.
+  // them, gives back the leases of claimed deliveries not yet sent, then
+  // returns. Attempts still in flight after `grace` stay leased until their
+  // lease expires. Idempotent.
   void stop(std::chrono::milliseconds grace);
 
  private:
@@ -63,9 +67,13 @@ class Scheduler {
     UnixMillis started_at_ms = 0;
     TransportResponse response;
   };
+  struct Claimed {
+    DueDelivery due;
+    UnixMillis lease_until_ms = 0;
+  };
   struct EndpointState {
     int in_flight = 0;
-    std::deque<DueDelivery> waiting;  // claimed, held back by the cap or the rate limit
+    std::deque<Claimed> waiting;  // claimed, held back by the cap or the rate limit
     double tokens = 0;                // rate-limit bucket
     UnixMillis tokens_at_ms = 0;
   };
@@ -75,8 +83,10 @@ class Scheduler {
   AttemptRecord to_record(Completion& completion, UnixMillis now);
   void claim(UnixMillis now);
   void dispatch_waiting(UnixMillis now);
-  // Sends now if the endpoint has room, else queues it; returns false if queued.
-  void offer(DueDelivery due, UnixMillis now);
+  // Sends now if the endpoint has room, else queues it.
+  void offer(Claimed claimed, UnixMillis now);
+  // Gives the leases of deliveries this process will not send back to the store.
+  void release(std::vector<DeliveryRef> deliveries);
   bool take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now);
   void send(DueDelivery due, EndpointState& state, UnixMillis now);
   UnixMillis next_wake(UnixMillis now, bool claimed_full_batch);

@@ -128,8 +128,17 @@ CREATE INDEX attempts_message ON attempts (workspace_id, message_id, id);
 CREATE INDEX attempts_endpoint ON attempts (workspace_id, endpoint_id, id);
 )sql";
 
+// Several processes may share one database (PostgreSQL) and SQLite keeps the
+// same contract: a claim's token guards its outcome against a takeover.
+// Retention walks messages by age.
+constexpr std::string_view kLeaseTokensAndRetention = R"sql(
+ALTER TABLE deliveries ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_created ON messages (created_at);
+)sql";
+
 constexpr std::array kMigrations{
     SqliteMigration{1, kInitialSchema},
+    SqliteMigration{2, kLeaseTokensAndRetention},
 };
 
 Result<int> current_version(SqliteConnection& connection) {

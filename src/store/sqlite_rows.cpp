@@ -143,6 +143,7 @@ Delivery read_delivery(const SqliteStatement& row, int first) {
   delivery.next_attempt_at_ms = row.column_int(first + 6);
   delivery.created_at_ms = row.column_int(first + 7);
   delivery.updated_at_ms = row.column_int(first + 8);
+  delivery.lease_token = row.column_int(first + 9);
   return delivery;
 }
 
@@ -220,6 +221,19 @@ void bind_message(SqliteStatement& stmt, const Message& message) {
       .bind_int(5, message.created_at_ms)
       .bind_optional_text(6, message.idempotency_key)
       .bind_int(7, message.test ? 1 : 0);
+}
+
+void bind_delivery(SqliteStatement& stmt, const Delivery& delivery) {
+  stmt.bind_text(1, delivery.workspace_id)
+      .bind_text(2, delivery.id)
+      .bind_text(3, delivery.message_id)
+      .bind_text(4, delivery.endpoint_id)
+      .bind_text(5, delivery_state_name(delivery.state))
+      .bind_int(6, delivery.attempt_count)
+      .bind_int(7, delivery.next_attempt_at_ms)
+      .bind_int(8, delivery.created_at_ms)
+      .bind_int(9, delivery.updated_at_ms)
+      .bind_int(10, delivery.lease_token);
 }
 
 void bind_attempt(SqliteStatement& stmt, const Attempt& attempt) {

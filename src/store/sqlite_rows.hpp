@@ -35,7 +35,7 @@ inline constexpr std::string_view kMessageColumns =
     "m.workspace_id, m.id, m.type, m.payload, m.created_at, m.idempotency_key, m.test";
 inline constexpr std::string_view kDeliveryColumns =
     "d.workspace_id, d.id, d.message_id, d.endpoint_id, d.state, d.attempt_count, d.next_attempt_at, d.created_at, "
-    "d.updated_at";
+    "d.updated_at, d.lease_token";
 inline constexpr std::string_view kAttemptColumns =
     "a.workspace_id, a.id, a.delivery_id, a.message_id, a.endpoint_id, a.attempt_number, a.started_at, "
     "a.latency_us, a.url, a.request_headers, a.response_status, a.response_headers, a.response_body, a.error, "
@@ -43,7 +43,7 @@ inline constexpr std::string_view kAttemptColumns =
 
 // Widths of the lists above, to read the next table's columns in a join.
 inline constexpr int kMessageColumnCount = 7;
-inline constexpr int kDeliveryColumnCount = 9;
+inline constexpr int kDeliveryColumnCount = 10;
 
 // Readers: build the struct from the row's columns starting at `first`.
 Workspace read_workspace(const SqliteStatement& row, int first);
@@ -60,6 +60,7 @@ void bind_api_key(SqliteStatement& stmt, const ApiKey& key);
 void bind_event_type(SqliteStatement& stmt, const EventType& type);
 void bind_endpoint(SqliteStatement& stmt, const Endpoint& endpoint);
 void bind_message(SqliteStatement& stmt, const Message& message);
+void bind_delivery(SqliteStatement& stmt, const Delivery& delivery);
 void bind_attempt(SqliteStatement& stmt, const Attempt& attempt);
 
 // Lists as JSON arrays. Encoding never throws: bytes that are not UTF-8 (a

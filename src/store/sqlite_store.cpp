@@ -1,6 +1,12 @@
 #include "store/sqlite_store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <type_traits>
@@ -294,7 +300,8 @@ const std::string kSelectDue =
         " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
         " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
         " ORDER BY d.next_attempt_at LIMIT ?3");
-const std::string kLeaseDelivery = "UPDATE deliveries SET leased_until = ?3 WHERE workspace_id = ?1 AND id = ?2";
+const std::string kLeaseDelivery =
+    "UPDATE deliveries SET leased_until = ?3, lease_token = lease_token + 1 WHERE workspace_id = ?1 AND id = ?2";
 // ORDER BY ... LIMIT 1 rather than MIN(), and CROSS JOIN as above: it stops
 // at the first match along deliveries_due instead of visiting every open
 // delivery.
@@ -307,7 +314,7 @@ const std::string kNextDue =
 const std::string kRecordDelivery =
     "UPDATE deliveries SET state = ?3, attempt_count = ?4,"
     " next_attempt_at = CASE WHEN ?3 IN ('pending', 'retrying') THEN ?5 ELSE next_attempt_at END,"
-    " leased_until = NULL, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2";
+    " leased_until = NULL, updated_at = ?6 WHERE workspace_id = ?1 AND id = ?2 AND lease_token = ?7";
 // Only open deliveries ever hold a lease: every move to a finished state
 // clears it. So this walks the small partial index, not the whole history.
 const std::string kReleaseLeases =
@@ -319,10 +326,26 @@ const std::string kResendDelivery =
     "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 "
     "WHERE workspace_id = ?1 AND id = ?2";
 
+// Retention: whole messages, their deliveries and attempts following by cascade.
+const std::string kDeleteExpiredMessages =
+    "DELETE FROM messages WHERE (workspace_id, id) IN "
+    "(SELECT workspace_id, id FROM messages WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)";
+const std::string kAnythingStored =
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types)";
+// Copies keep ids; a row already there (an earlier, interrupted copy) stays.
+const std::string kImportMessage =
+    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+const std::string kImportDelivery =
+    "INSERT INTO deliveries (workspace_id, id, message_id, endpoint_id, state, attempt_count, next_attempt_at, "
+    "created_at, updated_at, lease_token, leased_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL) "
+    "ON CONFLICT DO NOTHING";
+
 const std::string kInsertAttempt =
     "INSERT INTO attempts (workspace_id, id, delivery_id, message_id, endpoint_id, attempt_number, started_at, "
     "latency_us, url, request_headers, response_status, response_headers, response_body, error, error_detail) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+const std::string kImportAttempt = cat(kInsertAttempt, " ON CONFLICT DO NOTHING");
 const std::string kSelectAttempts = cat("SELECT ", kAttemptColumns, " FROM attempts a");
 const std::string kSelectAttemptsOfMessage =
     cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.message_id = ?2 ORDER BY a.id");
@@ -468,11 +491,12 @@ DueDelivery read_due_delivery(const SqliteStatement& row, int first) {
   return due;
 }
 
-Status lease_deliveries(SqliteConnection& db, const std::vector<DueDelivery>& claimed, UnixMillis lease_until_ms) {
-  for (const auto& due : claimed) {
+Status lease_deliveries(SqliteConnection& db, std::vector<DueDelivery>& claimed, UnixMillis lease_until_ms) {
+  for (auto& due : claimed) {
     auto stmt = db.prepare(kLeaseDelivery);
     stmt.bind_text(1, due.delivery.workspace_id).bind_text(2, due.delivery.id).bind_int(3, lease_until_ms);
     if (auto leased = stmt.run(); !leased) return leased;
+    due.delivery.lease_token += 1;
   }
   return {};
 }
@@ -494,11 +518,20 @@ Status record_one(SqliteConnection& db, const AttemptRecord& record) {
       .bind_text(3, delivery_state_name(record.new_state))
       .bind_int(4, attempt.attempt_number)
       .bind_int(5, record.next_attempt_at_ms)
-      .bind_int(6, finished_ms);
+      .bind_int(6, finished_ms)
+      .bind_int(7, record.lease_token);
   if (auto updated = update.run(); !updated) return updated;
-  // The delivery was deleted (with its endpoint or workspace) while the
-  // attempt was in flight: there is nothing left to attach the attempt to.
-  if (db.changes() == 0) return {};
+  if (db.changes() == 0) {
+    // Either the delivery was deleted (with its endpoint or workspace) while
+    // the attempt was in flight, and there is nothing left to attach the
+    // attempt to; or a resend or another claim took it over, and the attempt
+    // is history while the state belongs to the new holder.
+    auto exists = db.prepare(std::string(kDeliveryExists));
+    exists.bind_text(1, attempt.workspace_id).bind_text(2, attempt.delivery_id);
+    auto row = exists.step();
+    if (!row) return row.error();
+    if (!*row) return {};
+  }
 
   auto insert = db.prepare(kInsertAttempt);
   bind_attempt(insert, attempt);
@@ -536,10 +569,39 @@ auto SqliteStore::read(Body&& body) {
   });
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers,
+                         int lock_fd)
+    : writer_(std::move(writer)), readers_(std::move(readers)), lock_fd_(lock_fd) {}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  readers_.reset();
+  writer_.reset();
+  ::close(lock_fd_);  // releases the flock
+}
+
+namespace {
+
+// The lock dies with the process, so a crashed server never leaves it behind.
+Result<int> lock_exclusively(const std::string& database_path) {
+  const std::string lock_path = database_path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return make_error(ErrorCode::unavailable, cat("cannot open ", lock_path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return make_error(ErrorCode::unavailable,
+                        cat("another process is using ", database_path,
+                            " (an SQLite store serves one process; several nodes need PostgreSQL)"));
+    }
+    return make_error(ErrorCode::unavailable, cat("cannot lock ", lock_path, ": ", std::strerror(error)));
+  }
+  return fd;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   using R = Result<std::unique_ptr<SqliteStore>>;
@@ -547,15 +609,23 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     if (path.empty() || path == ":memory:") {
       return make_error(ErrorCode::bad_request, "sqlite store: needs a database file path");
     }
+    auto lock_fd = lock_exclusively(path);
+    if (!lock_fd) return lock_fd.error();
+    auto unlock_on_failure = [fd = *lock_fd](Error error) -> R {
+      ::close(fd);
+      return error;
+    };
     auto writer = SqliteConnection::open(path, SqliteConnection::Role::writer);
-    if (!writer) return writer.error();
+    if (!writer) return unlock_on_failure(writer.error());
     if (auto migrated = apply_sqlite_migrations(**writer, SystemClock().now_ms()); !migrated) {
-      return migrated.error();
+      return unlock_on_failure(migrated.error());
     }
+    // Leases still held belong to a process that died: nobody else can be running.
+    if (auto released = (*writer)->exec(kReleaseLeases); !released) return unlock_on_failure(released.error());
     auto readers = std::make_unique<SqliteReaderPool>(path, kMaxIdleReaders);
     // Open one reader now, so a file readers cannot open fails here rather than on the first read.
-    if (auto reader = readers->acquire(); !reader) return reader.error();
-    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*writer), std::move(readers)));
+    if (auto reader = readers->acquire(); !reader) return unlock_on_failure(reader.error());
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*writer), std::move(readers), *lock_fd));
   });
 }
 
@@ -853,21 +923,54 @@ Result<Page<Attempt>> SqliteStore::list_attempts_for_endpoint(std::string_view w
   });
 }
 
-// --- several processes, upkeep, copying (minimal)
+// --- several processes, upkeep, copying
 
 void SqliteStore::watch(StoreWatcher /*watcher*/) {}
 
-Result<MaintenanceReport> SqliteStore::maintain(UnixMillis /*now_ms*/, UnixMillis /*retention_cutoff_ms*/,
-                                                int /*batch_limit*/) {
-  return MaintenanceReport{};
+Result<MaintenanceReport> SqliteStore::maintain(UnixMillis /*now_ms*/, UnixMillis retention_cutoff_ms,
+                                                int batch_limit) {
+  // Oldest first, a bounded batch per transaction: the writer lock is held
+  // for one short delete, so publishes queue behind it for milliseconds.
+  return write([&](SqliteConnection& db) -> Result<MaintenanceReport> {
+    auto stmt = db.prepare(kDeleteExpiredMessages);
+    stmt.bind_int(1, retention_cutoff_ms).bind_int(2, std::max(1, batch_limit));
+    if (auto deleted = stmt.run(); !deleted) return deleted.error();
+    MaintenanceReport report;
+    report.messages_deleted = db.changes();
+    report.more = report.messages_deleted >= std::max(1, batch_limit);
+    return report;
+  });
 }
 
 Result<bool> SqliteStore::is_empty() {
-  return make_error(ErrorCode::internal, "sqlite store: is_empty is not implemented");
+  return read([&](SqliteConnection& db) -> Result<bool> {
+    auto stmt = db.prepare(kAnythingStored);
+    auto row = stmt.step();
+    if (!row) return row.error();
+    return !*row;
+  });
 }
 
-Status SqliteStore::import_messages(std::span<const MessageRecord> /*records*/) {
-  return make_error(ErrorCode::internal, "sqlite store: import_messages is not implemented");
+Status SqliteStore::import_messages(std::span<const MessageRecord> records) {
+  if (records.empty()) return {};
+  return write([&](SqliteConnection& db) -> Status {
+    for (const auto& record : records) {
+      auto message = db.prepare(kImportMessage);
+      bind_message(message, record.message);
+      if (auto inserted = message.run(); !inserted) return explain(inserted.error(), "message", "workspace");
+      for (const auto& delivery : record.deliveries) {
+        auto stmt = db.prepare(kImportDelivery);
+        bind_delivery(stmt, delivery);
+        if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "delivery", "endpoint");
+      }
+      for (const auto& attempt : record.attempts) {
+        auto stmt = db.prepare(kImportAttempt);
+        bind_attempt(stmt, attempt);
+        if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
+      }
+    }
+    return {};
+  });
 }
 
 }  // namespace ferry

@@ -33,6 +33,10 @@ class SqliteStore final : public Store {
   // Opens or creates the database file at `path` and brings its schema up to
   // date. `path` must name a file: an in-memory database could not be shared
   // between the writer and the read connections.
+  //
+  // One process at a time: open() takes an exclusive lock on `path`.lock and
+  // fails (unavailable) while another process holds it. Since nobody else can
+  // hold a lease, open() releases every lease left by a process that died.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
 
   ~SqliteStore() override;
@@ -86,13 +90,14 @@ class SqliteStore final : public Store {
   Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
                                                    const PageRequest& page) override;
 
+  // One process owns an SQLite store, so nobody else can change it behind its back.
   void watch(StoreWatcher watcher) override;
   Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms, int batch_limit) override;
   Result<bool> is_empty() override;
   Status import_messages(std::span<const MessageRecord> records) override;
 
  private:
-  SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers);
+  SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers, int lock_fd);
 
   // Runs `body` in one IMMEDIATE transaction on the writer; commits when it
   // succeeds, rolls back otherwise. Defined in the .cpp, its only user.
@@ -105,6 +110,7 @@ class SqliteStore final : public Store {
   std::mutex writer_mutex_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mutex_
   std::unique_ptr<SqliteReaderPool> readers_;
+  int lock_fd_;  // holds the flock that makes this process the store's only user
 };
 
 }  // namespace ferry

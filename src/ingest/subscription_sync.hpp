@@ -1,0 +1,52 @@
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/result.hpp"
+#include "core/subscription_index.hpp"
+#include "store/store.hpp"
+
+namespace ferry {
+
+// Reloads one workspace's endpoints (every page) into the index; a workspace
+// that no longer exists is dropped from it.
+Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, const std::string& workspace_id);
+// Rebuilds the whole index from every endpoint in the store.
+Status reload_all_subscriptions(Store& store, SubscriptionIndex& index);
+
+// Keeps the subscription index in step with changes that arrive from
+// elsewhere: another node sharing the database, or a delivery outcome that
+// disabled an endpoint. Requests are cheap and never block on the store; a
+// thread of its own does the reloading, coalescing repeated requests.
+class SubscriptionSync {
+ public:
+  SubscriptionSync(Store& store, SubscriptionIndex& index);
+  ~SubscriptionSync();
+  SubscriptionSync(const SubscriptionSync&) = delete;
+  SubscriptionSync& operator=(const SubscriptionSync&) = delete;
+
+  void start();
+  void stop();
+
+  // Safe from any thread, including a store's watcher.
+  void workspace_changed(const std::string& workspace_id);
+  void everything_changed();
+
+ private:
+  void run();
+
+  Store& store_;
+  SubscriptionIndex& index_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::set<std::string> pending_workspaces_;
+  bool pending_all_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ferry
