@@ -25,7 +25,13 @@ std::string create_statement(std::string_view table, std::int64_t day) {
          " FOR VALUES FROM (" + bound(day) + ") TO (" + bound(day + 1) + ");\n";
 }
 
-std::string lock_statement() { return "SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ");\n"; }
+// Creating or dropping a partition takes an exclusive lock on the parent
+// table for a moment, queueing the table's readers and writers behind it
+// while it waits for statements in flight. Waiting is bounded so that a long
+// reader never holds every publish up; the caller retries later.
+std::string lock_statements() {
+  return "SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ");\nSET LOCAL lock_timeout = '5s';\n";
+}
 
 }  // namespace
 
@@ -77,7 +83,7 @@ Status PgPartitions::ensure(PgConnection& connection, std::string_view table, co
     }
   }
   if (missing.empty()) return {};
-  std::string sql = "BEGIN;\n" + lock_statement();
+  std::string sql = "BEGIN;\n" + lock_statements();
   for (std::int64_t day : missing) sql += create_statement(table, day);
   sql += "COMMIT;";
   if (auto created = connection.script(sql); !created) return created;
@@ -111,9 +117,7 @@ Result<std::int64_t> PgPartitions::drop_before(PgConnection& connection, std::st
     expired.emplace_back(std::move(name), *day);
   }
   if (expired.empty()) return std::int64_t{0};
-  // Dropping takes an exclusive lock on the parent table for a moment; give
-  // up rather than queue behind a long reader (and every writer behind us).
-  std::string sql = "BEGIN;\n" + lock_statement() + "SET LOCAL lock_timeout = '5s';\n";
+  std::string sql = "BEGIN;\n" + lock_statements();
   for (const auto& [name, day] : expired) sql += "DROP TABLE IF EXISTS " + name + ";\n";
   sql += "COMMIT;";
   if (auto dropped = connection.script(sql); !dropped) return dropped.error();

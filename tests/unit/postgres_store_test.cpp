@@ -26,6 +26,8 @@
 #include "store/postgres_migrations.hpp"
 #include "store/postgres_partitions.hpp"
 #include "store/postgres_store.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store_copy.hpp"
 #include "unit/postgres_test_support.hpp"
 
 namespace ferry {
@@ -674,6 +676,62 @@ TEST_F(PostgresNodes, ImportKeepsRowsVerbatimAndCanRunAgain) {
   MessageRecord orphan;
   orphan.message = make_message("ws_missing", "msg_9");
   EXPECT_ERROR(a->import_messages(std::vector{orphan}), ErrorCode::not_found);
+}
+
+TEST_F(PostgresNodes, CopiesAnSqliteStoreWithTheSameIds) {
+  TempDir sqlite_dir;
+  auto source = SqliteStore::open((sqlite_dir.path() / "ferry.db").string());
+  ASSERT_OK(source);
+  Store& from = **source;
+  seed(from);
+  ASSERT_OK(from.create_endpoint(make_endpoint("ws_a", "ep_2")));
+  std::vector<PublishRequest> batch;
+  for (int i = 0; i < 250; ++i) {  // more than one transaction of the copy
+    Message message = make_message("ws_a", numbered("msg", i), kNow - 3 * kDay + i * kHour);
+    if (i == 7) message.idempotency_key = "seven";
+    batch.push_back(make_request(message, {{"ep_1", numbered("dlv_a", i)}, {"ep_2", numbered("dlv_b", i)}}));
+  }
+  ASSERT_OK(from.publish(batch, kNow - 3 * kDay, kHour));
+  auto due = from.claim_due_deliveries(kNow + kDay, 1000, kNow + kDay + kHour, std::vector<std::string>{"ep_2"});
+  ASSERT_OK(due);
+  ASSERT_EQ(due->size(), 250U);
+  std::vector<AttemptRecord> records;
+  for (const auto& claimed : *due) {
+    records.push_back(make_record(claimed.delivery, "att_" + claimed.delivery.id, claimed.message.created_at_ms,
+                                  DeliveryState::succeeded));
+  }
+  ASSERT_OK(from.record_attempts(records));
+
+  auto target = open_node();
+  ASSERT_TRUE(target);
+  auto counts = copy_store(from, *target, CopyOptions{});
+  ASSERT_OK(counts);
+  EXPECT_EQ(counts->messages, 250);
+  EXPECT_EQ(counts->deliveries, 500);
+  EXPECT_EQ(counts->attempts, 250);
+  EXPECT_EQ(count("SELECT count(*) FROM messages"), 250);
+  EXPECT_EQ(count("SELECT count(*) FROM deliveries WHERE state = 'succeeded'"), 250);
+  EXPECT_EQ(count("SELECT count(*) FROM attempts"), 250);
+
+  // Running it again with merge doubles nothing.
+  CopyOptions merge;
+  merge.merge = true;
+  ASSERT_OK(copy_store(from, *target, merge));
+  EXPECT_EQ(count("SELECT count(*) FROM messages"), 250);
+  EXPECT_EQ(count("SELECT count(*) FROM attempts"), 250);
+
+  // The open deliveries carry on from PostgreSQL; the finished ones never come back.
+  auto open = target->claim_due_deliveries(kNow + kDay, 1000, kNow + kDay + kHour, {});
+  ASSERT_OK(open);
+  EXPECT_EQ(open->size(), 250U);
+  for (const auto& claimed : *open) EXPECT_EQ(claimed.endpoint.id, "ep_2");
+  Message retry = make_message("ws_a", "msg_retry", kNow - 3 * kDay + 7 * kHour + 1);
+  retry.idempotency_key = "seven";
+  std::vector<PublishRequest> again{make_request(retry)};
+  auto outcomes = target->publish(again, kNow - 3 * kDay + 7 * kHour + 1, kHour);
+  ASSERT_OK(outcomes);
+  EXPECT_TRUE(outcomes->front().duplicate);
+  EXPECT_EQ(outcomes->front().message.id, numbered("msg", 7));
 }
 
 // --- reaching the database
