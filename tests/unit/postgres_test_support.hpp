@@ -1,18 +1,22 @@
 #pragma once
 
-// The PostgreSQL server the tests run against: FERRY_TEST_POSTGRES_URL, set
-// by ctest from the `postgres` fixture (see tests/CMakeLists.txt), or by hand:
+// The PostgreSQL server the tests run against: FERRY_TEST_POSTGRES_URL, or
+// the server whose directory FERRY_TEST_POSTGRES_DIR names (ctest sets it for
+// the tests that require the fixture `postgres`, see tests/CMakeLists.txt).
+// By hand:
 //
 //   scripts/postgres-test-server.sh start /tmp/ferry-pg   # prints the URL
 //   FERRY_TEST_POSTGRES_URL=postgresql://... build/tests/ferry_unit_tests
 //
-// Each test directory gets a database of its own, named after the directory,
-// so reopening the same directory reaches the same data.
+// Without either the PostgreSQL tests fail; they never skip. Each test
+// directory gets a database of its own, named after the directory, so
+// reopening the same directory reaches the same data.
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "core/result.hpp"
@@ -21,13 +25,22 @@
 namespace ferry {
 
 inline Result<std::string> postgres_test_server_url() {
-  const char* url = std::getenv("FERRY_TEST_POSTGRES_URL");
-  if (url == nullptr || *url == '\0') {
-    return make_error(ErrorCode::unavailable,
-                      "FERRY_TEST_POSTGRES_URL is not set: run the PostgreSQL tests through ctest (fixture "
-                      "`postgres`), or start scripts/postgres-test-server.sh and export the URL it prints");
+  if (const char* url = std::getenv("FERRY_TEST_POSTGRES_URL"); url != nullptr && *url != '\0') return std::string(url);
+  if (const char* dir = std::getenv("FERRY_TEST_POSTGRES_DIR"); dir != nullptr && *dir != '\0') {
+    // Written by scripts/postgres-test-server.sh when the server started.
+    std::ifstream port_file(std::filesystem::path(dir) / "port");
+    std::string port;
+    if (!(port_file >> port)) {
+      return make_error(ErrorCode::unavailable, std::string("no PostgreSQL test server in ") + dir +
+                                                    " (FERRY_TEST_POSTGRES_DIR): did the fixture `postgres` "
+                                                    "(test postgres.server.start) fail?");
+    }
+    return "postgresql://postgres@127.0.0.1:" + port + "/postgres";
   }
-  return std::string(url);
+  return make_error(ErrorCode::unavailable,
+                    "neither FERRY_TEST_POSTGRES_URL nor FERRY_TEST_POSTGRES_DIR is set: run the PostgreSQL tests "
+                    "through ctest (fixture `postgres`), or start scripts/postgres-test-server.sh and export "
+                    "FERRY_TEST_POSTGRES_URL with the URL it prints");
 }
 
 // `url` with its database replaced by `database`.
