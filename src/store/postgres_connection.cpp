@@ -1,7 +1,7 @@
 #include "store/postgres_connection.hpp"
 
+#include <algorithm>
 #include <array>
-#include <cstring>
 #include <stdexcept>
 #include <utility>
 

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <vector>
 
 #include "store/postgres_connection.hpp"
