@@ -86,7 +86,11 @@ bool PgListener::pause(int ms) {
 
 void PgListener::run() {
   int backoff_ms = kFirstBackoffMs;
-  bool missed = false;  // notifications may have been lost since the last connection
+  // Notifications may have been lost since the last connection. Also true
+  // at first: whatever changed between the caller's initial load and LISTEN
+  // taking effect was announced to nobody, so the first LISTEN reports
+  // everything_changed as well.
+  bool missed = true;
   while (!stopping_) {
     auto conn = pg_connect_raw(options_);
     if (conn) {

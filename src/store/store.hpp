@@ -204,7 +204,9 @@ class Store {
 
   // --- several processes on one database
   // Registers the one watcher of changes made by other processes sharing the
-  // database (a single-process store never calls it). Call once, before work starts.
+  // database (a single-process store never calls it). Call once, before work
+  // starts. Once it is listening, and again after any gap in listening, it
+  // reports everything_changed: changes made before then reached nobody.
   virtual void watch(StoreWatcher watcher) = 0;
 
   // --- upkeep

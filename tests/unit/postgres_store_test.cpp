@@ -421,6 +421,11 @@ TEST_F(PostgresNodes, WatchHearsOtherNodesOnly) {
   a->watch(heard_by_a.watcher());
   b->watch(heard_by_b.watcher());
   ASSERT_TRUE(wait_for_listeners(2));
+  // Once listening, each reports that anything may have changed before.
+  ASSERT_TRUE(heard_by_a.wait_for(is(StoreChange::Kind::everything_changed), 10s));
+  ASSERT_TRUE(heard_by_b.wait_for(is(StoreChange::Kind::everything_changed), 10s));
+  heard_by_a.clear();
+  heard_by_b.clear();
 
   seed(*a);
   EXPECT_TRUE(heard_by_b.wait_for(is(StoreChange::Kind::endpoints_changed, "ws_a"), 10s));
@@ -449,6 +454,8 @@ TEST_F(PostgresNodes, WatchReportsEverythingChangedAfterItsConnectionIsLost) {
   ASSERT_TRUE(a && b);
   b->watch(heard.watcher());
   ASSERT_TRUE(wait_for_listeners(1));
+  ASSERT_TRUE(heard.wait_for(is(StoreChange::Kind::everything_changed), 10s));  // the first LISTEN
+  heard.clear();
 
   EXPECT_EQ(count("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                   "WHERE datname = current_database() AND query LIKE 'LISTEN %'"),
