@@ -403,10 +403,6 @@ Status PgTransaction::commit() {
 
 // --- pool
 
-PgPool::Lease::~Lease() {
-  if (connection_ != nullptr) pool_->give_back(std::move(connection_));
-}
-
 PgPool::PgPool(PgConnectOptions options, int size, std::chrono::milliseconds acquire_timeout)
     : options_(std::move(options)), size_(std::max(1, size)), acquire_timeout_(acquire_timeout) {}
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "store/pool_lease.hpp"
 
 namespace ferry {
 
@@ -118,13 +119,14 @@ class PgResult {
   std::unique_ptr<PGresult, void (*)(PGresult*)> result_;
 };
 
-// One row of a result, for the readers in postgres_rows.hpp.
+// One row of a result, for the readers in row_mapping.hpp.
 class PgRow {
  public:
   PgRow(const PgResult& result, int row) : result_(result), row_(row) {}
 
   bool is_null(int column) const { return result_.is_null(row_, column); }
   std::string text(int column) const { return result_.text(row_, column); }
+  std::string bytes(int column) const { return result_.text(row_, column); }  // text() reads bytea exactly too
   std::int64_t integer(int column) const { return result_.integer(row_, column); }
   bool boolean(int column) const { return result_.boolean(row_, column); }
   std::optional<std::string> optional_text(int column) const { return result_.optional_text(row_, column); }
@@ -242,22 +244,7 @@ class PgTransaction {
 // again: after an outage the store works again without being reopened.
 class PgPool {
  public:
-  class Lease {
-   public:
-    Lease(PgPool* pool, std::unique_ptr<PgConnection> connection)
-        : pool_(pool), connection_(std::move(connection)) {}
-    Lease(Lease&& other) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease();
-
-    PgConnection& connection() { return *connection_; }
-
-   private:
-    PgPool* pool_;
-    std::unique_ptr<PgConnection> connection_;
-  };
+  using Lease = PoolLease<PgPool, PgConnection>;
 
   PgPool(PgConnectOptions options, int size, std::chrono::milliseconds acquire_timeout);
 
@@ -265,6 +252,7 @@ class PgPool {
   Result<Lease> acquire();
 
  private:
+  friend Lease;
   void give_back(std::unique_ptr<PgConnection> connection);
 
   const PgConnectOptions options_;

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "store/migration_steps.hpp"
 #include "store/postgres_connection.hpp"
 
 namespace ferry {
@@ -163,8 +164,7 @@ Status apply_one(PgConnection& connection, const PgMigration& migration, UnixMil
   auto transaction = PgTransaction::begin(connection);
   if (!transaction) return transaction.error();
   if (auto applied = connection.script(std::string(migration.sql)); !applied) {
-    return make_error(ErrorCode::unavailable,
-                      "migration " + std::to_string(migration.version) + " failed: " + applied.error().message);
+    return migration_failed(migration.version, applied.error());
   }
   PgParams params;
   params.integer(migration.version).integer(now_ms);
@@ -183,19 +183,8 @@ Status apply_locked(PgConnection& connection, UnixMillis now_ms) {
     return created;
   }
   // Read under the lock: another process may have migrated while we waited.
-  auto version = current_version(connection);
-  if (!version) return version.error();
-  const int newest = kMigrations.back().version;
-  if (*version > newest) {
-    return make_error(ErrorCode::unavailable, "postgresql: database schema version " + std::to_string(*version) +
-                                                  " is newer than this build supports (" + std::to_string(newest) +
-                                                  ")");
-  }
-  for (const auto& migration : kMigrations) {
-    if (migration.version <= *version) continue;
-    if (auto applied = apply_one(connection, migration, now_ms); !applied) return applied;
-  }
-  return {};
+  return apply_newer_steps(postgres_migrations(), current_version(connection), "postgresql",
+                           [&](const PgMigration& migration) { return apply_one(connection, migration, now_ms); });
 }
 
 }  // namespace

@@ -1,31 +1,17 @@
 #include "store/postgres_publish.hpp"
 
-#include <limits>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "store/backend_support.hpp"
 #include "store/postgres_listener.hpp"
 #include "store/postgres_rows.hpp"
 
 namespace ferry {
 
 namespace {
-
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
-// now - window without overflow, for windows like "forever" (INT64_MAX).
-UnixMillis saturating_sub(UnixMillis a, UnixMillis b) {
-  UnixMillis out = 0;
-  if (!__builtin_sub_overflow(a, b, &out)) return out;
-  return b > 0 ? std::numeric_limits<UnixMillis>::min() : std::numeric_limits<UnixMillis>::max();
-}
 
 // A row of message_keys: (workspace_id, key). Keys are bytes: "i:" + message
 // id, or "k:" + the producer's idempotency key.
@@ -109,23 +95,10 @@ const std::string kImportAttempts =
     "$8::int8[], $9::text[], $10::text[], $11::int8[], $12::text[], $13::bytea[], $14::text[], $15::text[]) "
     "ON CONFLICT DO NOTHING";
 
-Error explain(Error error, std::string_view what, std::string_view parent) {
-  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
-  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
-  return error;
-}
-
 PublishOutcome refused(const Message& message, ErrorCode code, std::string text) {
   PublishOutcome outcome;
   outcome.message = message;
   outcome.error = make_error(code, std::move(text));
-  return outcome;
-}
-
-PublishOutcome duplicate_of(Message earlier) {
-  PublishOutcome outcome;
-  outcome.message = std::move(earlier);
-  outcome.duplicate = true;
   return outcome;
 }
 
@@ -220,7 +193,7 @@ Status read_facts(PgConnection& db, std::span<const PublishRequest> requests, Un
     auto messages = db.query(kSelectMessagesByKey, params);
     if (!messages) return messages.error();
     for (int row = 0; row < messages->rows(); ++row) {
-      Message message = read_pg_message(PgRow(*messages, row), 0);
+      Message message = read_message(PgRow(*messages, row), 0);
       RowRef ref{message.workspace_id, message.id};
       facts.earlier.emplace(std::move(ref), std::move(message));
     }
@@ -558,13 +531,13 @@ Result<bool> import_pg_messages(PgConnection& db, std::span<const MessageRecord>
       a_started.integer(attempt.started_at_ms);
       a_latency.integer(attempt.latency_us);
       a_urls.text(attempt.url);
-      a_request_headers.text(encode_pg_headers(attempt.request_headers));
+      a_request_headers.text(encode_headers(attempt.request_headers));
       if (attempt.response_status) {
         a_statuses.integer(*attempt.response_status);
       } else {
         a_statuses.null();
       }
-      a_response_headers.text(encode_pg_headers(attempt.response_headers));
+      a_response_headers.text(encode_headers(attempt.response_headers));
       a_bodies.text(attempt.response_body);
       a_errors.text(attempt.error);
       a_details.text(attempt.error_detail);

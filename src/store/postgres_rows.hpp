@@ -1,21 +1,12 @@
 #pragma once
 
-// How each domain type maps to its PostgreSQL table: the column list, reading
-// a row into the struct, adding the struct's columns as parameters. Column
-// lists, readers and binders share one order per table, so each is written
-// once.
+// Each domain type's table on PostgreSQL: the column lists. PgRow and
+// PgParams speak the vocabulary of row_mapping.hpp, which maps every field.
 
-#include <string>
 #include <string_view>
 
-#include "core/api_key.hpp"
-#include "core/attempt.hpp"
-#include "core/delivery.hpp"
-#include "core/endpoint.hpp"
-#include "core/event_type.hpp"
-#include "core/message.hpp"
-#include "core/workspace.hpp"
 #include "store/postgres_connection.hpp"
+#include "store/row_mapping.hpp"
 
 namespace ferry {
 
@@ -40,29 +31,7 @@ inline constexpr std::string_view kPgAttemptColumns =
     "a.latency_us, a.url, a.request_headers, a.response_status, a.response_headers, a.response_body, a.error, "
     "a.error_detail";
 
-// Widths of the lists above, to read the next table's columns in a join.
-inline constexpr int kPgMessageColumnCount = 7;
-inline constexpr int kPgDeliveryColumnCount = 10;
-
-// Readers: build the struct from the row's columns starting at `first`.
-Workspace read_pg_workspace(const PgRow& row, int first);
-ApiKey read_pg_api_key(const PgRow& row, int first);
-EventType read_pg_event_type(const PgRow& row, int first);
-Endpoint read_pg_endpoint(const PgRow& row, int first);
-Message read_pg_message(const PgRow& row, int first);
-Delivery read_pg_delivery(const PgRow& row, int first);
-Attempt read_pg_attempt(const PgRow& row, int first);
-
-// Binders: add every column of the list above, in its order, as the next parameters.
-void add_pg_workspace(PgParams& params, const Workspace& workspace);
-void add_pg_api_key(PgParams& params, const ApiKey& key);
-void add_pg_event_type(PgParams& params, const EventType& type);
-void add_pg_endpoint(PgParams& params, const Endpoint& endpoint);
-
-// Header lists as JSON arrays of [name, value] pairs, as on SQLite. Encoding
-// never fails: bytes that are not UTF-8 become U+FFFD. A malformed value
-// decodes as an empty list.
-std::string encode_pg_headers(const HeaderList& headers);
-HeaderList decode_pg_headers(std::string_view json);
+static_assert(column_count(kPgMessageColumns) == kMessageColumnCount &&
+              column_count(kPgDeliveryColumns) == kDeliveryColumnCount);
 
 }  // namespace ferry

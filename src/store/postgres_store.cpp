@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <exception>
 #include <map>
 #include <random>
 #include <set>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
+#include "store/backend_support.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/postgres_listener.hpp"
 #include "store/postgres_migrations.hpp"
@@ -21,7 +20,7 @@ namespace ferry {
 
 namespace {
 
-constexpr int kMaxPageLimit = 1000;
+constexpr std::string_view kStoreName = "postgres store";
 // A publish that keeps meeting keys inserted concurrently by other nodes
 // runs again; each round sees the keys of the one before, so this is plenty.
 constexpr int kPublishRounds = 8;
@@ -31,38 +30,6 @@ constexpr std::int64_t kPartitionDaysAhead = 7;
 // "no partition of relation ... found for row": another process dropped a
 // partition this one thought was there.
 constexpr std::string_view kCheckViolation = "23514";
-
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
-int clamp_limit(int limit) { return std::clamp(limit, 1, kMaxPageLimit); }
-
-Error not_found(std::string_view what) { return make_error(ErrorCode::not_found, cat(what, " not found")); }
-
-// Replaces PostgreSQL's wording for the refusals a caller acts on; a foreign
-// key failure on insert means the parent is missing.
-Error explain(Error error, std::string_view what, std::string_view parent) {
-  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
-  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
-  return error;
-}
-
-// Errors cross the Store interface as values; an allocation or a malformed
-// result can throw, and becomes `internal`.
-template <class R, class Body>
-R guarded(Body&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::internal, cat("postgres store: ", e.what()));
-  } catch (...) {
-    return make_error(ErrorCode::internal, "postgres store: unknown exception");
-  }
-}
 
 std::string random_node_id() {
   std::random_device device;
@@ -105,13 +72,6 @@ Result<std::vector<RowOf<Read>>> query_all(PgConnection& db, std::string_view sq
   return rows;
 }
 
-template <class T>
-Result<T> require(Result<std::optional<T>> row, std::string_view what) {
-  if (!row) return row.error();
-  if (!*row) return not_found(what);
-  return std::move(**row);
-}
-
 // Runs an UPDATE or DELETE that must touch a row; touching none means the
 // row is not visible (missing, or in another workspace).
 Status run_on_row(PgConnection& db, std::string_view sql, const PgParams& params, std::string_view what) {
@@ -133,62 +93,16 @@ PgParams params_of(std::string_view first, std::string_view second) {
   return params;
 }
 
-using PgValue = std::variant<std::string_view, std::int64_t>;
-
-// A SELECT whose WHERE terms depend on the caller's filters. Each term is a
-// column and an operator; its value becomes the next $N. Each distinct text
-// is prepared once per connection like any fixed statement.
-class FilteredQuery {
- public:
-  explicit FilteredQuery(std::string select_from) : sql_(std::move(select_from)) {}
-
-  FilteredQuery& where(std::string_view column_and_operator, PgValue value) {
-    sql_ += has_where_ ? " AND " : " WHERE ";
-    has_where_ = true;
-    sql_ += cat(column_and_operator, " $", std::to_string(params_.size() + 1));
-    add(value);
-    return *this;
-  }
-
-  // Keyset pagination: rows older than the cursor, newest first, one more
-  // than asked for so the caller learns whether another page follows.
-  FilteredQuery& page(std::string_view id_column, const PageRequest& page) {
-    if (!page.cursor.empty()) where(cat(id_column, " <"), page.cursor);
-    sql_ += cat(" ORDER BY ", id_column, " DESC LIMIT $", std::to_string(params_.size() + 1));
-    params_.integer(std::int64_t{clamp_limit(page.limit)} + 1);
-    return *this;
-  }
-
-  const std::string& sql() const { return sql_; }
-  const PgParams& params() const { return params_; }
-
- private:
-  void add(const PgValue& value) {
-    if (const auto* text = std::get_if<std::string_view>(&value)) {
-      params_.text(*text);
-    } else {
-      params_.integer(std::get<std::int64_t>(value));
-    }
-  }
-
-  std::string sql_;
-  PgParams params_;
-  bool has_where_ = false;
-};
+// Numbered like the fixed statements: $1, $2, ...
+using FilteredQuery = BasicFilteredQuery<'$'>;
 
 template <class Read>
 Result<Page<RowOf<Read>>> query_page(PgConnection& db, FilteredQuery query, std::string_view id_column,
                                      const PageRequest& request, Read read) {
   query.page(id_column, request);
-  auto rows = query_all(db, query.sql(), query.params(), read);
-  if (!rows) return rows.error();
-  Page<RowOf<Read>> page;
-  if (rows->size() > static_cast<std::size_t>(clamp_limit(request.limit))) {
-    rows->pop_back();
-    page.next_cursor = rows->back().id;
-  }
-  page.items = std::move(*rows);
-  return page;
+  PgParams params;
+  query.bind(params);
+  return page_of(query_all(db, query.sql(), params, read), request);
 }
 
 // --- parents of listed rows
@@ -198,36 +112,19 @@ constexpr std::string_view kEndpointExists = "SELECT 1 FROM endpoints WHERE work
 constexpr std::string_view kMessageExists = "SELECT 1 FROM messages WHERE workspace_id = $1 AND id = $2 LIMIT 1";
 constexpr std::string_view kDeliveryExists = "SELECT 1 FROM deliveries WHERE workspace_id = $1 AND id = $2";
 
-// The row whose children a list shows. An empty list is an answer only when
-// the parent is visible; otherwise the list is not_found, like a get.
-struct Parent {
-  std::string_view exists_sql;
-  std::string_view workspace_id;
-  std::optional<std::string_view> id;  // absent when the parent is the workspace itself
-  std::string_view what;
-};
-
 Parent workspace_parent(std::string_view workspace_id) {
   return {kWorkspaceExists, workspace_id, std::nullopt, "workspace"};
 }
 
-template <class T>
-bool has_no_items(const std::vector<T>& list) {
-  return list.empty();
-}
-template <class T>
-bool has_no_items(const Page<T>& page) {
-  return page.items.empty();
-}
-
 template <class List>
 Result<List> with_parent(PgConnection& db, Result<List> list, const Parent& parent) {
-  if (!list || !has_no_items(*list)) return list;
-  auto found = db.query(parent.exists_sql,
-                        parent.id ? params_of(parent.workspace_id, *parent.id) : params_of(parent.workspace_id));
-  if (!found) return found.error();
-  if (found->rows() == 0) return not_found(parent.what);
-  return list;
+  return check_parent(std::move(list), parent, [&]() -> Result<bool> {
+    PgParams params;
+    parent.bind(params);
+    auto found = db.query(parent.exists_sql, params);
+    if (!found) return found.error();
+    return found->rows() > 0;
+  });
 }
 
 // --- SQL, by table
@@ -385,15 +282,15 @@ const std::string kIsEmpty =
 // --- single-row fetches shared by gets and by writes that return the row
 
 Result<Workspace> fetch_workspace(PgConnection& db, std::string_view id) {
-  return require(query_one(db, kSelectWorkspace, params_of(id), read_pg_workspace), "workspace");
+  return require(query_one(db, kSelectWorkspace, params_of(id), read_workspace), "workspace");
 }
 
 Result<Endpoint> fetch_endpoint(PgConnection& db, std::string_view workspace_id, std::string_view id) {
-  return require(query_one(db, kSelectEndpoint, params_of(workspace_id, id), read_pg_endpoint), "endpoint");
+  return require(query_one(db, kSelectEndpoint, params_of(workspace_id, id), read_endpoint), "endpoint");
 }
 
 Result<Delivery> fetch_delivery(PgConnection& db, std::string_view workspace_id, std::string_view id) {
-  return require(query_one(db, kSelectDelivery, params_of(workspace_id, id), read_pg_delivery), "delivery");
+  return require(query_one(db, kSelectDelivery, params_of(workspace_id, id), read_delivery), "delivery");
 }
 
 Status notify(PgConnection& db, const std::string& payload) {
@@ -410,14 +307,6 @@ Status fail_open_deliveries(PgConnection& db, std::string_view workspace_id, std
 }
 
 // --- delivering
-
-DueDelivery read_due_delivery(const PgRow& row, int first) {
-  DueDelivery due;
-  due.delivery = read_pg_delivery(row, first);
-  due.message = read_pg_message(row, first + kPgDeliveryColumnCount);
-  due.endpoint = read_pg_endpoint(row, first + kPgDeliveryColumnCount + kPgMessageColumnCount);
-  return due;
-}
 
 UnixMillis finished_at(const Attempt& attempt) { return attempt.started_at_ms + attempt.latency_us / 1000; }
 
@@ -455,13 +344,13 @@ PgParams attempt_rows(std::span<const AttemptRecord* const> records) {
     started.integer(attempt.started_at_ms);
     latency.integer(attempt.latency_us);
     urls.text(attempt.url);
-    request_headers.text(encode_pg_headers(attempt.request_headers));
+    request_headers.text(encode_headers(attempt.request_headers));
     if (attempt.response_status) {
       statuses.integer(*attempt.response_status);
     } else {
       statuses.null();
     }
-    response_headers.text(encode_pg_headers(attempt.response_headers));
+    response_headers.text(encode_headers(attempt.response_headers));
     bodies.text(attempt.response_body);
     errors.text(attempt.error);
     details.text(attempt.error_detail);
@@ -569,7 +458,7 @@ Status record_in(PgConnection& db, std::span<const AttemptRecord> records, std::
 template <class Body>
 auto PostgresStore::with_connection(Body&& body) {
   using R = std::invoke_result_t<Body&, PgConnection&>;
-  return guarded<R>([&]() -> R {
+  return guarded<R>(kStoreName, [&]() -> R {
     for (int round = 0;; ++round) {
       auto lease = pool_->acquire();
       if (!lease) return lease.error();
@@ -606,7 +495,7 @@ PostgresStore::~PostgresStore() {
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions& options) {
   using R = Result<std::unique_ptr<PostgresStore>>;
-  return guarded<R>([&]() -> R {
+  return guarded<R>(kStoreName, [&]() -> R {
     if (options.url.empty()) return make_error(ErrorCode::bad_request, "postgres store: needs a database URL");
     auto pool = std::make_unique<PgPool>(PgConnectOptions{options.url, options.connect_timeout}, options.pool_size,
                                          options.acquire_timeout);
@@ -630,7 +519,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const PostgresOptions
 Result<Workspace> PostgresStore::create_workspace(const Workspace& workspace) {
   return with_connection([&](PgConnection& db) -> Result<Workspace> {
     PgParams params;
-    add_pg_workspace(params, workspace);
+    bind_workspace(params, workspace);
     if (auto inserted = db.exec(kInsertWorkspace, params); !inserted) {
       return explain(inserted.error(), "workspace", "workspace");
     }
@@ -643,16 +532,15 @@ Result<Workspace> PostgresStore::get_workspace(std::string_view id) {
 }
 
 Result<Page<Workspace>> PostgresStore::list_workspaces(const PageRequest& page) {
-  return with_connection([&](PgConnection& db) {
-    return query_page(db, FilteredQuery(kSelectWorkspaces), "w.id", page, read_pg_workspace);
-  });
+  return with_connection(
+      [&](PgConnection& db) { return query_page(db, FilteredQuery(kSelectWorkspaces), "w.id", page, read_workspace); });
 }
 
 Result<Workspace> PostgresStore::update_workspace(const Workspace& workspace) {
   return with_connection([&](PgConnection& db) {
     PgParams params;
-    add_pg_workspace(params, workspace);
-    return require(query_one(db, kUpdateWorkspace, params, read_pg_workspace), "workspace");
+    bind_workspace(params, workspace);
+    return require(query_one(db, kUpdateWorkspace, params, read_workspace), "workspace");
   });
 }
 
@@ -668,7 +556,7 @@ Status PostgresStore::delete_workspace(std::string_view id) {
 Result<ApiKey> PostgresStore::create_api_key(const ApiKey& key) {
   return with_connection([&](PgConnection& db) -> Result<ApiKey> {
     PgParams params;
-    add_pg_api_key(params, key);
+    bind_api_key(params, key);
     if (auto inserted = db.exec(kInsertApiKey, params); !inserted) {
       return explain(inserted.error(), "API key", "workspace");
     }
@@ -678,13 +566,13 @@ Result<ApiKey> PostgresStore::create_api_key(const ApiKey& key) {
 
 Result<ApiKey> PostgresStore::find_api_key_by_hash(std::string_view token_hash) {
   return with_connection([&](PgConnection& db) {
-    return require(query_one(db, kSelectApiKeyByHash, params_of(token_hash), read_pg_api_key), "API key");
+    return require(query_one(db, kSelectApiKeyByHash, params_of(token_hash), read_api_key), "API key");
   });
 }
 
 Result<std::vector<ApiKey>> PostgresStore::list_api_keys(std::string_view workspace_id) {
   return with_connection([&](PgConnection& db) {
-    return with_parent(db, query_all(db, kSelectApiKeys, params_of(workspace_id), read_pg_api_key),
+    return with_parent(db, query_all(db, kSelectApiKeys, params_of(workspace_id), read_api_key),
                        workspace_parent(workspace_id));
   });
 }
@@ -699,8 +587,8 @@ Status PostgresStore::delete_api_key(std::string_view workspace_id, std::string_
 Result<Endpoint> PostgresStore::create_endpoint(const Endpoint& endpoint) {
   return write([&](PgConnection& db) -> Result<Endpoint> {
     PgParams params;
-    add_pg_endpoint(params, endpoint);
-    auto created = require(query_one(db, kInsertEndpoint, params, read_pg_endpoint), "endpoint");
+    bind_endpoint(params, endpoint);
+    auto created = require(query_one(db, kInsertEndpoint, params, read_endpoint), "endpoint");
     if (!created) return explain(created.error(), "endpoint", "workspace");
     if (auto notified = notify(db, pg_endpoints_changed_payload(node_id_, endpoint.workspace_id)); !notified) {
       return notified.error();
@@ -717,20 +605,20 @@ Result<Page<Endpoint>> PostgresStore::list_endpoints(std::string_view workspace_
   return with_connection([&](PgConnection& db) {
     FilteredQuery query(kSelectEndpoints);
     query.where("e.workspace_id =", workspace_id);
-    return with_parent(db, query_page(db, std::move(query), "e.id", page, read_pg_endpoint),
+    return with_parent(db, query_page(db, std::move(query), "e.id", page, read_endpoint),
                        workspace_parent(workspace_id));
   });
 }
 
 Result<std::vector<Endpoint>> PostgresStore::list_all_endpoints() {
-  return with_connection([&](PgConnection& db) { return query_all(db, kSelectAllEndpoints, {}, read_pg_endpoint); });
+  return with_connection([&](PgConnection& db) { return query_all(db, kSelectAllEndpoints, {}, read_endpoint); });
 }
 
 Result<Endpoint> PostgresStore::update_endpoint(const Endpoint& endpoint) {
   return write([&](PgConnection& db) -> Result<Endpoint> {
     PgParams params;
-    add_pg_endpoint(params, endpoint);
-    auto updated = require(query_one(db, kUpdateEndpoint, params, read_pg_endpoint), "endpoint");
+    bind_endpoint(params, endpoint);
+    auto updated = require(query_one(db, kUpdateEndpoint, params, read_endpoint), "endpoint");
     if (!updated) return updated;
     if (!endpoint.enabled) {
       auto failed = fail_open_deliveries(db, endpoint.workspace_id, endpoint.id, endpoint.updated_at_ms, std::nullopt);
@@ -757,19 +645,19 @@ Status PostgresStore::delete_endpoint(std::string_view workspace_id, std::string
 Result<EventType> PostgresStore::upsert_event_type(const EventType& type) {
   return with_connection([&](PgConnection& db) {
     PgParams params;
-    add_pg_event_type(params, type);
-    return require(query_one(db, kUpsertEventType, params, read_pg_event_type), "event type");
+    bind_event_type(params, type);
+    return require(query_one(db, kUpsertEventType, params, read_event_type), "event type");
   });
 }
 
 Result<EventType> PostgresStore::get_event_type(std::string_view name) {
   return with_connection([&](PgConnection& db) {
-    return require(query_one(db, kSelectEventType, params_of(name), read_pg_event_type), "event type");
+    return require(query_one(db, kSelectEventType, params_of(name), read_event_type), "event type");
   });
 }
 
 Result<std::vector<EventType>> PostgresStore::list_event_types() {
-  return with_connection([&](PgConnection& db) { return query_all(db, kSelectEventTypes, {}, read_pg_event_type); });
+  return with_connection([&](PgConnection& db) { return query_all(db, kSelectEventTypes, {}, read_event_type); });
 }
 
 // --- messages
@@ -809,7 +697,7 @@ Result<std::vector<PublishOutcome>> PostgresStore::publish(std::span<const Publi
 
 Result<Message> PostgresStore::get_message(std::string_view workspace_id, std::string_view message_id) {
   return with_connection([&](PgConnection& db) {
-    return require(query_one(db, kSelectMessage, params_of(workspace_id, message_id), read_pg_message), "message");
+    return require(query_one(db, kSelectMessage, params_of(workspace_id, message_id), read_message), "message");
   });
 }
 
@@ -820,7 +708,7 @@ Result<Page<Message>> PostgresStore::list_messages(std::string_view workspace_id
     if (query.type) select.where("m.type =", *query.type);
     if (query.since_ms) select.where("m.created_at >=", *query.since_ms);
     if (query.until_ms) select.where("m.created_at <", *query.until_ms);
-    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_pg_message),
+    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
                        workspace_parent(workspace_id));
   });
 }
@@ -834,8 +722,8 @@ Result<Delivery> PostgresStore::get_delivery(std::string_view workspace_id, std:
 Result<std::vector<Delivery>> PostgresStore::list_deliveries_for_message(std::string_view workspace_id,
                                                                         std::string_view message_id) {
   return with_connection([&](PgConnection& db) {
-    return with_parent(db, query_all(db, kSelectDeliveriesOfMessage, params_of(workspace_id, message_id),
-                                     read_pg_delivery),
+    return with_parent(db,
+                       query_all(db, kSelectDeliveriesOfMessage, params_of(workspace_id, message_id), read_delivery),
                        {kMessageExists, workspace_id, message_id, "message"});
   });
 }
@@ -847,7 +735,7 @@ Result<Page<Delivery>> PostgresStore::list_deliveries_for_endpoint(std::string_v
     FilteredQuery select(kSelectDeliveries);
     select.where("d.workspace_id =", workspace_id).where("d.endpoint_id =", endpoint_id);
     if (query.state) select.where("d.state =", delivery_state_name(*query.state));
-    return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_pg_delivery),
+    return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_delivery),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
 }
@@ -912,7 +800,7 @@ Result<Delivery> PostgresStore::resend_delivery(std::string_view workspace_id, s
   return write([&](PgConnection& db) -> Result<Delivery> {
     PgParams params;
     params.text(workspace_id).text(delivery_id).integer(now_ms);
-    auto resent = require(query_one(db, kResendDelivery, params, read_pg_delivery), "delivery");
+    auto resent = require(query_one(db, kResendDelivery, params, read_delivery), "delivery");
     if (!resent) return resent;
     if (auto notified = notify(db, pg_deliveries_due_payload(node_id_)); !notified) return notified.error();
     return resent;
@@ -924,8 +812,7 @@ Result<Delivery> PostgresStore::resend_delivery(std::string_view workspace_id, s
 Result<std::vector<Attempt>> PostgresStore::list_attempts_for_message(std::string_view workspace_id,
                                                                       std::string_view message_id) {
   return with_connection([&](PgConnection& db) {
-    return with_parent(db, query_all(db, kSelectAttemptsOfMessage, params_of(workspace_id, message_id),
-                                     read_pg_attempt),
+    return with_parent(db, query_all(db, kSelectAttemptsOfMessage, params_of(workspace_id, message_id), read_attempt),
                        {kMessageExists, workspace_id, message_id, "message"});
   });
 }
@@ -933,8 +820,7 @@ Result<std::vector<Attempt>> PostgresStore::list_attempts_for_message(std::strin
 Result<std::vector<Attempt>> PostgresStore::list_attempts_for_delivery(std::string_view workspace_id,
                                                                        std::string_view delivery_id) {
   return with_connection([&](PgConnection& db) {
-    return with_parent(db, query_all(db, kSelectAttemptsOfDelivery, params_of(workspace_id, delivery_id),
-                                     read_pg_attempt),
+    return with_parent(db, query_all(db, kSelectAttemptsOfDelivery, params_of(workspace_id, delivery_id), read_attempt),
                        {kDeliveryExists, workspace_id, delivery_id, "delivery"});
   });
 }
@@ -945,7 +831,7 @@ Result<Page<Attempt>> PostgresStore::list_attempts_for_endpoint(std::string_view
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectAttempts);
     select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
-    return with_parent(db, query_page(db, std::move(select), "a.id", page, read_pg_attempt),
+    return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
 }

@@ -236,10 +236,6 @@ Status SqliteTransaction::commit() {
 
 // --- SqliteReaderPool
 
-SqliteReaderPool::Lease::~Lease() {
-  if (connection_ != nullptr) pool_->give_back(std::move(connection_));
-}
-
 Result<SqliteReaderPool::Lease> SqliteReaderPool::acquire() {
   {
     std::lock_guard lock(mutex_);

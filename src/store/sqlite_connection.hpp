@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "store/pool_lease.hpp"
 
 namespace ferry {
 
@@ -143,28 +144,14 @@ class SqliteTransaction {
 // reading thread) and at most `max_idle` are kept. Safe for concurrent use.
 class SqliteReaderPool {
  public:
-  class Lease {
-   public:
-    Lease(SqliteReaderPool* pool, std::unique_ptr<SqliteConnection> connection)
-        : pool_(pool), connection_(std::move(connection)) {}
-    Lease(Lease&& other) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease();
-
-    SqliteConnection& connection() { return *connection_; }
-
-   private:
-    SqliteReaderPool* pool_;
-    std::unique_ptr<SqliteConnection> connection_;
-  };
+  using Lease = PoolLease<SqliteReaderPool, SqliteConnection>;
 
   SqliteReaderPool(std::string path, std::size_t max_idle) : path_(std::move(path)), max_idle_(max_idle) {}
 
   Result<Lease> acquire();
 
  private:
+  friend Lease;
   void give_back(std::unique_ptr<SqliteConnection> connection);
 
   const std::string path_;

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "store/migration_steps.hpp"
 #include "store/sqlite_connection.hpp"
 
 namespace ferry {
@@ -157,8 +158,7 @@ Status apply_one(SqliteConnection& connection, const SqliteMigration& migration,
   if (!version) return version.error();
   if (*version >= migration.version) return {};
   if (auto applied = connection.exec_script(std::string(migration.sql)); !applied) {
-    return make_error(ErrorCode::unavailable,
-                      "migration " + std::to_string(migration.version) + " failed: " + applied.error().message);
+    return migration_failed(migration.version, applied.error());
   }
   auto record = connection.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
   record.bind_int(1, migration.version).bind_int(2, now_ms);
@@ -177,19 +177,8 @@ Status apply_sqlite_migrations(SqliteConnection& connection, UnixMillis now_ms) 
       !created) {
     return created;
   }
-  auto version = current_version(connection);
-  if (!version) return version.error();
-  const int newest = kMigrations.back().version;
-  if (*version > newest) {
-    return make_error(ErrorCode::unavailable, "sqlite: database schema version " + std::to_string(*version) +
-                                                  " is newer than this build supports (" + std::to_string(newest) +
-                                                  ")");
-  }
-  for (const auto& migration : kMigrations) {
-    if (migration.version <= *version) continue;
-    if (auto applied = apply_one(connection, migration, now_ms); !applied) return applied;
-  }
-  return {};
+  return apply_newer_steps(sqlite_migrations(), current_version(connection), "sqlite",
+                           [&](const SqliteMigration& migration) { return apply_one(connection, migration, now_ms); });
 }
 
 }  // namespace ferry

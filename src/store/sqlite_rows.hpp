@@ -1,21 +1,16 @@
 #pragma once
 
-// How each domain type maps to its table: the column list, reading a row into
-// the struct, binding the struct as parameters. Column lists, readers and
-// binders share one order per table, so each is written once.
+// Each domain type's table on SQLite: the column lists, and SQLite's
+// statements in the vocabulary of row_mapping.hpp, which maps every field.
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/api_key.hpp"
-#include "core/attempt.hpp"
-#include "core/delivery.hpp"
-#include "core/endpoint.hpp"
-#include "core/event_type.hpp"
-#include "core/message.hpp"
-#include "core/workspace.hpp"
+#include "store/row_mapping.hpp"
 #include "store/sqlite_connection.hpp"
 
 namespace ferry {
@@ -41,34 +36,44 @@ inline constexpr std::string_view kAttemptColumns =
     "a.latency_us, a.url, a.request_headers, a.response_status, a.response_headers, a.response_body, a.error, "
     "a.error_detail";
 
-// Widths of the lists above, to read the next table's columns in a join.
-inline constexpr int kMessageColumnCount = 7;
-inline constexpr int kDeliveryColumnCount = 10;
+static_assert(column_count(kMessageColumns) == kMessageColumnCount &&
+              column_count(kDeliveryColumns) == kDeliveryColumnCount);
 
-// Readers: build the struct from the row's columns starting at `first`.
-Workspace read_workspace(const SqliteStatement& row, int first);
-ApiKey read_api_key(const SqliteStatement& row, int first);
-EventType read_event_type(const SqliteStatement& row, int first);
-Endpoint read_endpoint(const SqliteStatement& row, int first);
-Message read_message(const SqliteStatement& row, int first);
-Delivery read_delivery(const SqliteStatement& row, int first);
-Attempt read_attempt(const SqliteStatement& row, int first);
+// The current row of a statement. SQLite has neither booleans nor arrays:
+// booleans are stored as 0/1, lists as JSON text.
+class SqliteRow {
+ public:
+  explicit SqliteRow(const SqliteStatement& stmt) : stmt_(stmt) {}
 
-// Binders: bind every column of the list above, in its order, to ?1..?N.
-void bind_workspace(SqliteStatement& stmt, const Workspace& workspace);
-void bind_api_key(SqliteStatement& stmt, const ApiKey& key);
-void bind_event_type(SqliteStatement& stmt, const EventType& type);
-void bind_endpoint(SqliteStatement& stmt, const Endpoint& endpoint);
-void bind_message(SqliteStatement& stmt, const Message& message);
-void bind_delivery(SqliteStatement& stmt, const Delivery& delivery);
-void bind_attempt(SqliteStatement& stmt, const Attempt& attempt);
+  std::string text(int column) const { return stmt_.column_text(column); }
+  std::string bytes(int column) const { return stmt_.column_blob(column); }
+  std::int64_t integer(int column) const { return stmt_.column_int(column); }
+  bool boolean(int column) const { return stmt_.column_int(column) != 0; }
+  std::optional<std::string> optional_text(int column) const { return stmt_.column_optional_text(column); }
+  std::optional<std::int64_t> optional_integer(int column) const { return stmt_.column_optional_int(column); }
+  std::vector<std::string> text_array(int column) const { return decode_strings(stmt_.column_text(column)); }
 
-// Lists as JSON arrays. Encoding never throws: bytes that are not UTF-8 (a
-// receiver's odd header, say) are replaced by U+FFFD. Decoding a malformed
-// value yields an empty list rather than failing the whole read.
-std::string encode_strings(std::span<const std::string> values);
-std::vector<std::string> decode_strings(std::string_view json);
-std::string encode_headers(const HeaderList& headers);
-HeaderList decode_headers(std::string_view json);
+ private:
+  const SqliteStatement& stmt_;
+};
+
+// Binds a statement's parameters ?1..?N in the order they are added, stored
+// as SqliteRow reads them back.
+class SqliteParams {
+ public:
+  explicit SqliteParams(SqliteStatement& stmt) : stmt_(stmt) {}
+
+  SqliteParams& text(std::string_view value);
+  SqliteParams& bytes(std::string_view value);
+  SqliteParams& integer(std::int64_t value);
+  SqliteParams& boolean(bool value);
+  SqliteParams& optional_text(const std::optional<std::string>& value);
+  SqliteParams& optional_integer(std::optional<std::int64_t> value);
+  SqliteParams& text_array(std::span<const std::string> values);
+
+ private:
+  SqliteStatement& stmt_;
+  int next_ = 1;
+};
 
 }  // namespace ferry

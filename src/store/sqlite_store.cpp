@@ -7,12 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
-#include <limits>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
+#include "store/backend_support.hpp"
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_migrations.hpp"
 #include "store/sqlite_rows.hpp"
@@ -21,61 +19,21 @@ namespace ferry {
 
 namespace {
 
-constexpr int kMaxPageLimit = 1000;
+constexpr std::string_view kStoreName = "sqlite store";
 // Idle read connections kept open; more are opened while more threads read.
 constexpr std::size_t kMaxIdleReaders = 16;
-
-template <class... Parts>
-std::string cat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
-int clamp_limit(int limit) { return std::clamp(limit, 1, kMaxPageLimit); }
-
-Error not_found(std::string_view what) { return make_error(ErrorCode::not_found, cat(what, " not found")); }
-
-// Replaces SQLite's wording ("UNIQUE constraint failed: endpoints.id") for the
-// refusals a caller acts on; a foreign key failure on insert means the parent
-// is missing.
-Error explain(Error error, std::string_view what, std::string_view parent) {
-  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
-  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
-  return error;
-}
-
-// now - window without overflow, for windows like "forever" (INT64_MAX).
-UnixMillis saturating_sub(UnixMillis a, UnixMillis b) {
-  UnixMillis out = 0;
-  if (!__builtin_sub_overflow(a, b, &out)) return out;
-  return b > 0 ? std::numeric_limits<UnixMillis>::min() : std::numeric_limits<UnixMillis>::max();
-}
-
-// Errors cross the Store interface as values. SQLite itself never throws, but
-// an allocation or a mutex can; those become `internal` errors too.
-template <class R, class Body>
-R guarded(Body&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::internal, cat("sqlite store: ", e.what()));
-  } catch (...) {
-    return make_error(ErrorCode::internal, "sqlite store: unknown exception");
-  }
-}
 
 // --- query helpers
 
 template <class Read>
-using RowOf = std::invoke_result_t<Read&, const SqliteStatement&, int>;
+using RowOf = std::invoke_result_t<Read&, const SqliteRow&, int>;
 
 template <class Read>
 Result<std::optional<RowOf<Read>>> query_one(SqliteStatement& stmt, Read read) {
   auto row = stmt.step();
   if (!row) return row.error();
   if (!*row) return std::optional<RowOf<Read>>();
-  return std::optional<RowOf<Read>>(read(stmt, 0));
+  return std::optional<RowOf<Read>>(read(SqliteRow(stmt), 0));
 }
 
 template <class Read>
@@ -85,15 +43,8 @@ Result<std::vector<RowOf<Read>>> query_all(SqliteStatement& stmt, Read read) {
     auto row = stmt.step();
     if (!row) return row.error();
     if (!*row) return rows;
-    rows.push_back(read(stmt, 0));
+    rows.push_back(read(SqliteRow(stmt), 0));
   }
-}
-
-template <class T>
-Result<T> require(Result<std::optional<T>> row, std::string_view what) {
-  if (!row) return row.error();
-  if (!*row) return not_found(what);
-  return std::move(**row);
 }
 
 // Runs an UPDATE or DELETE that must touch a row; touching none means the row
@@ -104,63 +55,16 @@ Status run_on_row(SqliteConnection& db, SqliteStatement& stmt, std::string_view 
   return {};
 }
 
-using SqlValue = std::variant<std::string_view, std::int64_t>;
-
-// A SELECT whose WHERE terms depend on the caller's filters. Each term carries
-// one `?` and its value; SQLite numbers anonymous parameters left to right,
-// so values bind in the order the terms were added. Each distinct text is
-// prepared once per connection and cached like any fixed statement.
-class FilteredQuery {
- public:
-  explicit FilteredQuery(std::string select_from) : sql_(std::move(select_from)) {}
-
-  FilteredQuery& where(std::string_view term, SqlValue value) {
-    sql_ += values_.empty() ? " WHERE " : " AND ";
-    sql_ += term;
-    values_.push_back(value);
-    return *this;
-  }
-
-  // Keyset pagination: rows older than the cursor, newest first, one more
-  // than asked for so the caller learns whether another page follows.
-  FilteredQuery& page(std::string_view id_column, const PageRequest& page) {
-    if (!page.cursor.empty()) where(cat(id_column, " < ?"), page.cursor);
-    sql_ += cat(" ORDER BY ", id_column, " DESC LIMIT ?");
-    values_.push_back(std::int64_t{clamp_limit(page.limit)} + 1);
-    return *this;
-  }
-
-  SqliteStatement prepare(SqliteConnection& db) const {
-    auto stmt = db.prepare(sql_);
-    int index = 1;
-    for (const auto& value : values_) {
-      if (const auto* text = std::get_if<std::string_view>(&value)) {
-        stmt.bind_text(index++, *text);
-      } else {
-        stmt.bind_int(index++, std::get<std::int64_t>(value));
-      }
-    }
-    return stmt;
-  }
-
- private:
-  std::string sql_;
-  std::vector<SqlValue> values_;
-};
+// Numbered like the fixed statements: ?1, ?2, ...
+using FilteredQuery = BasicFilteredQuery<'?'>;
 
 template <class Read>
 Result<Page<RowOf<Read>>> query_page(SqliteConnection& db, FilteredQuery query, std::string_view id_column,
                                      const PageRequest& request, Read read) {
-  auto stmt = query.page(id_column, request).prepare(db);
-  auto rows = query_all(stmt, read);
-  if (!rows) return rows.error();
-  Page<RowOf<Read>> page;
-  if (rows->size() > static_cast<std::size_t>(clamp_limit(request.limit))) {
-    rows->pop_back();
-    page.next_cursor = rows->back().id;
-  }
-  page.items = std::move(*rows);
-  return page;
+  query.page(id_column, request);
+  auto stmt = db.prepare(query.sql());
+  query.bind(SqliteParams(stmt));
+  return page_of(query_all(stmt, read), request);
 }
 
 // --- parents of listed rows
@@ -170,49 +74,20 @@ constexpr std::string_view kEndpointExists = "SELECT 1 FROM endpoints WHERE work
 constexpr std::string_view kMessageExists = "SELECT 1 FROM messages WHERE workspace_id = ?1 AND id = ?2";
 constexpr std::string_view kDeliveryExists = "SELECT 1 FROM deliveries WHERE workspace_id = ?1 AND id = ?2";
 
-// The row whose children a list shows. An empty list is an answer only when
-// the parent is visible; otherwise the list is not_found, like a get.
-struct Parent {
-  std::string_view exists_sql;
-  std::string_view workspace_id;
-  std::optional<std::string_view> id;  // absent when the parent is the workspace itself
-  std::string_view what;
-};
-
 Parent workspace_parent(std::string_view workspace_id) {
   return {kWorkspaceExists, workspace_id, std::nullopt, "workspace"};
 }
 
-Status require_parent(SqliteConnection& db, const Parent& parent) {
-  auto stmt = db.prepare(parent.exists_sql);
-  stmt.bind_text(1, parent.workspace_id);
-  if (parent.id) stmt.bind_text(2, *parent.id);
-  auto row = stmt.step();
-  if (!row) return row.error();
-  if (!*row) return not_found(parent.what);
-  return {};
-}
-
-template <class T>
-bool has_no_items(const std::vector<T>& list) {
-  return list.empty();
-}
-template <class T>
-bool has_no_items(const Page<T>& page) {
-  return page.items.empty();
-}
-
-// Checking the parent only when the list is empty costs nothing on the
-// common path. Without a read transaction the two statements may see
-// different commits; either answer is one the caller could have seen.
 template <class List>
 Result<List> with_parent(SqliteConnection& db, Result<List> list, const Parent& parent) {
-  if (!list || !has_no_items(*list)) return list;
-  if (auto visible = require_parent(db, parent); !visible) return visible.error();
-  return list;
+  return check_parent(std::move(list), parent, [&] {
+    auto stmt = db.prepare(parent.exists_sql);
+    parent.bind(SqliteParams(stmt));
+    return stmt.step();
+  });
 }
 
-// --- SQL, by table. Parameters follow the binders' column order in sqlite_rows.hpp.
+// --- SQL, by table. Parameters follow the binders' column order in row_mapping.hpp.
 
 const std::string kInsertWorkspace =
     "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)";
@@ -395,13 +270,6 @@ Status fail_open_deliveries(SqliteConnection& db, std::string_view workspace_id,
 
 // --- publishing
 
-PublishOutcome duplicate_of(Message earlier) {
-  PublishOutcome outcome;
-  outcome.message = std::move(earlier);
-  outcome.duplicate = true;
-  return outcome;
-}
-
 Result<int> create_deliveries(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms) {
   const Message& message = request.message;
   int created = 0;
@@ -450,7 +318,7 @@ Result<PublishOutcome> store_message(SqliteConnection& db, const PublishRequest&
   }
 
   auto insert = db.prepare(kInsertMessage);
-  bind_message(insert, message);
+  bind_message(SqliteParams(insert), message);
   if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "message", "workspace");
 
   auto created = create_deliveries(db, request, now_ms);
@@ -482,14 +350,6 @@ Result<PublishOutcome> publish_one(SqliteConnection& db, const PublishRequest& r
 }
 
 // --- delivering
-
-DueDelivery read_due_delivery(const SqliteStatement& row, int first) {
-  DueDelivery due;
-  due.delivery = read_delivery(row, first);
-  due.message = read_message(row, first + kDeliveryColumnCount);
-  due.endpoint = read_endpoint(row, first + kDeliveryColumnCount + kMessageColumnCount);
-  return due;
-}
 
 Status lease_deliveries(SqliteConnection& db, std::vector<DueDelivery>& claimed, UnixMillis lease_until_ms) {
   for (auto& due : claimed) {
@@ -534,7 +394,7 @@ Status record_one(SqliteConnection& db, const AttemptRecord& record) {
   }
 
   auto insert = db.prepare(kInsertAttempt);
-  bind_attempt(insert, attempt);
+  bind_attempt(SqliteParams(insert), attempt);
   if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
 
   if (!record.disable_endpoint_reason) return {};
@@ -548,7 +408,7 @@ Status record_one(SqliteConnection& db, const AttemptRecord& record) {
 template <class Body>
 auto SqliteStore::write(Body&& body) {
   using R = std::invoke_result_t<Body&, SqliteConnection&>;
-  return guarded<R>([&]() -> R {
+  return guarded<R>(kStoreName, [&]() -> R {
     std::lock_guard lock(writer_mutex_);
     auto transaction = SqliteTransaction::begin(*writer_, SqliteTransaction::Kind::immediate);
     if (!transaction) return transaction.error();
@@ -562,7 +422,7 @@ auto SqliteStore::write(Body&& body) {
 template <class Body>
 auto SqliteStore::read(Body&& body) {
   using R = std::invoke_result_t<Body&, SqliteConnection&>;
-  return guarded<R>([&]() -> R {
+  return guarded<R>(kStoreName, [&]() -> R {
     auto lease = readers_->acquire();
     if (!lease) return lease.error();
     return body(lease->connection());
@@ -605,7 +465,7 @@ Result<int> lock_exclusively(const std::string& database_path) {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   using R = Result<std::unique_ptr<SqliteStore>>;
-  return guarded<R>([&]() -> R {
+  return guarded<R>(kStoreName, [&]() -> R {
     if (path.empty() || path == ":memory:") {
       return make_error(ErrorCode::bad_request, "sqlite store: needs a database file path");
     }
@@ -634,7 +494,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 Result<Workspace> SqliteStore::create_workspace(const Workspace& workspace) {
   return write([&](SqliteConnection& db) -> Result<Workspace> {
     auto stmt = db.prepare(kInsertWorkspace);
-    bind_workspace(stmt, workspace);
+    bind_workspace(SqliteParams(stmt), workspace);
     if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "workspace", "workspace");
     return workspace;
   });
@@ -653,7 +513,7 @@ Result<Page<Workspace>> SqliteStore::list_workspaces(const PageRequest& page) {
 Result<Workspace> SqliteStore::update_workspace(const Workspace& workspace) {
   return write([&](SqliteConnection& db) -> Result<Workspace> {
     auto stmt = db.prepare(kUpdateWorkspace);
-    bind_workspace(stmt, workspace);
+    bind_workspace(SqliteParams(stmt), workspace);
     if (auto updated = run_on_row(db, stmt, "workspace"); !updated) return updated.error();
     return fetch_workspace(db, workspace.id);
   });
@@ -672,7 +532,7 @@ Status SqliteStore::delete_workspace(std::string_view id) {
 Result<ApiKey> SqliteStore::create_api_key(const ApiKey& key) {
   return write([&](SqliteConnection& db) -> Result<ApiKey> {
     auto stmt = db.prepare(kInsertApiKey);
-    bind_api_key(stmt, key);
+    bind_api_key(SqliteParams(stmt), key);
     if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "API key", "workspace");
     return key;
   });
@@ -707,7 +567,7 @@ Status SqliteStore::delete_api_key(std::string_view workspace_id, std::string_vi
 Result<Endpoint> SqliteStore::create_endpoint(const Endpoint& endpoint) {
   return write([&](SqliteConnection& db) -> Result<Endpoint> {
     auto stmt = db.prepare(kInsertEndpoint);
-    bind_endpoint(stmt, endpoint);
+    bind_endpoint(SqliteParams(stmt), endpoint);
     if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "endpoint", "workspace");
     return fetch_endpoint(db, endpoint.workspace_id, endpoint.id);
   });
@@ -720,7 +580,7 @@ Result<Endpoint> SqliteStore::get_endpoint(std::string_view workspace_id, std::s
 Result<Page<Endpoint>> SqliteStore::list_endpoints(std::string_view workspace_id, const PageRequest& page) {
   return read([&](SqliteConnection& db) {
     FilteredQuery query(kSelectEndpoints);
-    query.where("e.workspace_id = ?", workspace_id);
+    query.where("e.workspace_id =", workspace_id);
     return with_parent(db, query_page(db, std::move(query), "e.id", page, read_endpoint),
                        workspace_parent(workspace_id));
   });
@@ -736,7 +596,7 @@ Result<std::vector<Endpoint>> SqliteStore::list_all_endpoints() {
 Result<Endpoint> SqliteStore::update_endpoint(const Endpoint& endpoint) {
   return write([&](SqliteConnection& db) -> Result<Endpoint> {
     auto stmt = db.prepare(kUpdateEndpoint);
-    bind_endpoint(stmt, endpoint);
+    bind_endpoint(SqliteParams(stmt), endpoint);
     if (auto updated = run_on_row(db, stmt, "endpoint"); !updated) return updated.error();
     if (!endpoint.enabled) {
       auto failed = fail_open_deliveries(db, endpoint.workspace_id, endpoint.id, endpoint.updated_at_ms, std::nullopt);
@@ -759,7 +619,7 @@ Status SqliteStore::delete_endpoint(std::string_view workspace_id, std::string_v
 Result<EventType> SqliteStore::upsert_event_type(const EventType& type) {
   return write([&](SqliteConnection& db) -> Result<EventType> {
     auto stmt = db.prepare(kUpsertEventType);
-    bind_event_type(stmt, type);
+    bind_event_type(SqliteParams(stmt), type);
     if (auto upserted = stmt.run(); !upserted) return upserted.error();
     return fetch_event_type(db, type.name);
   });
@@ -802,10 +662,10 @@ Result<Message> SqliteStore::get_message(std::string_view workspace_id, std::str
 Result<Page<Message>> SqliteStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
   return read([&](SqliteConnection& db) {
     FilteredQuery select(kSelectMessages);
-    select.where("m.workspace_id = ?", workspace_id);
-    if (query.type) select.where("m.type = ?", *query.type);
-    if (query.since_ms) select.where("m.created_at >= ?", *query.since_ms);
-    if (query.until_ms) select.where("m.created_at < ?", *query.until_ms);
+    select.where("m.workspace_id =", workspace_id);
+    if (query.type) select.where("m.type =", *query.type);
+    if (query.since_ms) select.where("m.created_at >=", *query.since_ms);
+    if (query.until_ms) select.where("m.created_at <", *query.until_ms);
     return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
                        workspace_parent(workspace_id));
   });
@@ -831,8 +691,8 @@ Result<Page<Delivery>> SqliteStore::list_deliveries_for_endpoint(std::string_vie
                                                                 const DeliveryQuery& query) {
   return read([&](SqliteConnection& db) {
     FilteredQuery select(kSelectDeliveries);
-    select.where("d.workspace_id = ?", workspace_id).where("d.endpoint_id = ?", endpoint_id);
-    if (query.state) select.where("d.state = ?", delivery_state_name(*query.state));
+    select.where("d.workspace_id =", workspace_id).where("d.endpoint_id =", endpoint_id);
+    if (query.state) select.where("d.state =", delivery_state_name(*query.state));
     return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_delivery),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
@@ -856,7 +716,7 @@ Result<std::vector<DueDelivery>> SqliteStore::claim_due_deliveries(UnixMillis no
 Result<std::optional<UnixMillis>> SqliteStore::next_due_time() {
   return read([&](SqliteConnection& db) {
     auto stmt = db.prepare(kNextDue);
-    return query_one(stmt, [](const SqliteStatement& row, int first) { return row.column_int(first); });
+    return query_one(stmt, [](const SqliteRow& row, int first) { return row.integer(first); });
   });
 }
 
@@ -917,7 +777,7 @@ Result<Page<Attempt>> SqliteStore::list_attempts_for_endpoint(std::string_view w
                                                               std::string_view endpoint_id, const PageRequest& page) {
   return read([&](SqliteConnection& db) {
     FilteredQuery select(kSelectAttempts);
-    select.where("a.workspace_id = ?", workspace_id).where("a.endpoint_id = ?", endpoint_id);
+    select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
     return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
@@ -956,16 +816,16 @@ Status SqliteStore::import_messages(std::span<const MessageRecord> records) {
   return write([&](SqliteConnection& db) -> Status {
     for (const auto& record : records) {
       auto message = db.prepare(kImportMessage);
-      bind_message(message, record.message);
+      bind_message(SqliteParams(message), record.message);
       if (auto inserted = message.run(); !inserted) return explain(inserted.error(), "message", "workspace");
       for (const auto& delivery : record.deliveries) {
         auto stmt = db.prepare(kImportDelivery);
-        bind_delivery(stmt, delivery);
+        bind_delivery(SqliteParams(stmt), delivery);
         if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "delivery", "endpoint");
       }
       for (const auto& attempt : record.attempts) {
         auto stmt = db.prepare(kImportAttempt);
-        bind_attempt(stmt, attempt);
+        bind_attempt(SqliteParams(stmt), attempt);
         if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
       }
     }

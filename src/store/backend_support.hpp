@@ -1,0 +1,188 @@
+#pragma once
+
+// What the Store backends share around their SQL: errors in the words a
+// caller acts on, filtered and paged listings, the parent check of lists.
+// Each backend runs the queries itself; nothing here knows which one runs.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/page.hpp"
+#include "core/result.hpp"
+#include "store/store.hpp"
+
+namespace ferry {
+
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
+inline Error not_found(std::string_view what) { return make_error(ErrorCode::not_found, cat(what, " not found")); }
+
+// Replaces the database's wording ("UNIQUE constraint failed: endpoints.id")
+// for the refusals a caller acts on; a foreign key failure on insert means
+// the parent is missing.
+inline Error explain(Error error, std::string_view what, std::string_view parent) {
+  if (error.code == ErrorCode::conflict) error.message = cat(what, " already exists");
+  if (error.code == ErrorCode::not_found) error.message = cat(parent, " not found");
+  return error;
+}
+
+template <class T>
+Result<T> require(Result<std::optional<T>> row, std::string_view what) {
+  if (!row) return row.error();
+  if (!*row) return not_found(what);
+  return std::move(**row);
+}
+
+// Errors cross the Store interface as values. The databases' C APIs never
+// throw, but an allocation, a mutex or a malformed result can; those become
+// `internal` errors, named after the store.
+template <class R, class Body>
+R guarded(std::string_view store, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::internal, cat(store, ": ", e.what()));
+  } catch (...) {
+    return make_error(ErrorCode::internal, cat(store, ": unknown exception"));
+  }
+}
+
+// now - window without overflow, for windows like "forever" (INT64_MAX).
+inline UnixMillis saturating_sub(UnixMillis a, UnixMillis b) {
+  UnixMillis out = 0;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b > 0 ? std::numeric_limits<UnixMillis>::min() : std::numeric_limits<UnixMillis>::max();
+}
+
+inline PublishOutcome duplicate_of(Message earlier) {
+  PublishOutcome outcome;
+  outcome.message = std::move(earlier);
+  outcome.duplicate = true;
+  return outcome;
+}
+
+// --- listings
+
+inline constexpr int kMaxPageLimit = 1000;
+
+inline int clamp_limit(int limit) { return std::clamp(limit, 1, kMaxPageLimit); }
+
+// A SELECT whose WHERE terms depend on the caller's filters. Each term is a
+// column and an operator; its value becomes the next parameter, written as
+// `Mark` and its number (?3 on SQLite, $3 on PostgreSQL). Each distinct text
+// is prepared once per connection like any fixed statement.
+template <char Mark>
+class BasicFilteredQuery {
+ public:
+  using Value = std::variant<std::string_view, std::int64_t>;
+
+  explicit BasicFilteredQuery(std::string select_from) : sql_(std::move(select_from)) {}
+
+  BasicFilteredQuery& where(std::string_view column_and_operator, Value value) {
+    sql_ += has_where_ ? " AND " : " WHERE ";
+    has_where_ = true;
+    sql_ += cat(column_and_operator, " ", next_parameter());
+    values_.push_back(value);
+    return *this;
+  }
+
+  // Keyset pagination: rows older than the cursor, newest first, one more
+  // than asked for so that page_of() learns whether another page follows.
+  BasicFilteredQuery& page(std::string_view id_column, const PageRequest& page) {
+    if (!page.cursor.empty()) where(cat(id_column, " <"), page.cursor);
+    sql_ += cat(" ORDER BY ", id_column, " DESC LIMIT ", next_parameter());
+    values_.push_back(std::int64_t{clamp_limit(page.limit)} + 1);
+    return *this;
+  }
+
+  const std::string& sql() const { return sql_; }
+
+  // Adds the values, in order, as the statement's parameters.
+  template <class Params>
+  void bind(Params&& params) const {
+    for (const auto& value : values_) {
+      if (const auto* text = std::get_if<std::string_view>(&value)) {
+        params.text(*text);
+      } else {
+        params.integer(std::get<std::int64_t>(value));
+      }
+    }
+  }
+
+ private:
+  std::string next_parameter() const { return Mark + std::to_string(values_.size() + 1); }
+
+  std::string sql_;
+  std::vector<Value> values_;
+  bool has_where_ = false;
+};
+
+// The rows of a query paged by BasicFilteredQuery::page as a page: the extra
+// row only tells that another page follows.
+template <class T>
+Result<Page<T>> page_of(Result<std::vector<T>> rows, const PageRequest& request) {
+  if (!rows) return rows.error();
+  Page<T> page;
+  if (rows->size() > static_cast<std::size_t>(clamp_limit(request.limit))) {
+    rows->pop_back();
+    page.next_cursor = rows->back().id;
+  }
+  page.items = std::move(*rows);
+  return page;
+}
+
+// --- parents of listed rows
+
+// The row whose children a list shows. An empty list is an answer only when
+// the parent is visible; otherwise the list is not_found, like a get.
+struct Parent {
+  std::string_view exists_sql;  // in the backend's dialect, taking workspace_id and then id
+  std::string_view workspace_id;
+  std::optional<std::string_view> id;  // absent when the parent is the workspace itself
+  std::string_view what;
+
+  template <class Params>
+  void bind(Params&& params) const {
+    params.text(workspace_id);
+    if (id) params.text(*id);
+  }
+};
+
+template <class T>
+bool has_no_items(const std::vector<T>& list) {
+  return list.empty();
+}
+template <class T>
+bool has_no_items(const Page<T>& page) {
+  return page.items.empty();
+}
+
+// Checking the parent only when the list is empty costs nothing on the
+// common path. Without a read transaction the two statements may see
+// different commits; either answer is one the caller could have seen.
+// `exists()` runs parent.exists_sql and tells whether it found a row.
+template <class List, class Exists>
+Result<List> check_parent(Result<List> list, const Parent& parent, Exists exists) {
+  if (!list || !has_no_items(*list)) return list;
+  Result<bool> found = exists();
+  if (!found) return found.error();
+  if (!*found) return not_found(parent.what);
+  return list;
+}
+
+}  // namespace ferry
