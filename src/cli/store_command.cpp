@@ -62,8 +62,12 @@ int run_store_copy(const StoreCopySettings& settings) {
   auto copied = copy_store(**from, **to, options);
   if (on_terminal) std::cerr << '\n';
   if (!copied) {
+    if (copied.error().code == ErrorCode::conflict) {
+      std::cerr << "ferry store copy: " << settings.to << " already holds data; pass --merge to add to it\n";
+      return 3;
+    }
     std::cerr << "ferry store copy: " << copied.error().message << '\n';
-    return copied.error().code == ErrorCode::conflict ? 3 : 1;
+    return 1;
   }
   std::cout << "copied " << describe(*copied) << '\n';
   return 0;

@@ -24,6 +24,8 @@ Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
 namespace {
 // Time kept in hand at the end of a lease to record the attempt's outcome.
 constexpr UnixMillis kLeaseMarginMs = 2000;
+// Pause after a claim starved by saturated endpoints (see claim_quiet_until_).
+constexpr UnixMillis kStarvedClaimPauseMs = 20;
 }  // namespace
 
 void Scheduler::start() { thread_ = std::thread([this] { run(); }); }
@@ -89,18 +91,25 @@ void Scheduler::run() {
     }
     const UnixMillis now = clock_.now_ms();
     dispatch_waiting(now);
-    const int before = in_flight_ + waiting_;
-    claim(now);
-    const bool claimed_full_batch = in_flight_ + waiting_ - before >= config_.claim_batch;
-    wake_at = next_wake(now, claimed_full_batch);
+    ClaimOutcome outcome;
+    const bool claim_deferred = now < claim_quiet_until_;
+    if (!claim_deferred) {
+      outcome = claim(now);
+      claim_quiet_until_ = outcome.starved ? now + kStarvedClaimPauseMs : 0;
+    }
+    wake_at = next_wake(now, outcome, claim_deferred);
   }
 }
 
-UnixMillis Scheduler::next_wake(UnixMillis now, bool claimed_full_batch) {
-  if (claimed_full_batch) return now;  // more is probably due
+UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, bool claim_deferred) {
+  if (outcome.full) return now;  // more is probably due
+  if (claim_deferred) return claim_quiet_until_;
   UnixMillis wake_at = now + config_.idle_poll.count();
   if (in_flight_ + waiting_ < config_.max_in_flight) {
-    if (auto due = store_.next_due_time(); due && *due) wake_at = std::min(wake_at, std::max(now, **due));
+    // Work due already was either claimed just now or belongs to endpoints
+    // left out as saturated, whose completions wake this thread anyway; only
+    // a due time still to come is worth a timer.
+    if (auto due = store_.next_due_time(); due && *due && **due > now) wake_at = std::min(wake_at, **due);
   }
   // Endpoints held back only by their rate limit get a token within 1/rate s.
   for (const auto& [id, state] : endpoints_) {
@@ -112,9 +121,9 @@ UnixMillis Scheduler::next_wake(UnixMillis now, bool claimed_full_batch) {
   return wake_at;
 }
 
-void Scheduler::claim(UnixMillis now) {
+Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
   const int room = config_.max_in_flight - in_flight_ - waiting_;
-  if (room <= 0) return;
+  if (room <= 0) return {};
   // Endpoints that cannot take more right now are left out of the claim, so
   // their backlog does not crowd out everyone else's due work.
   std::vector<std::string> saturated;
@@ -122,12 +131,17 @@ void Scheduler::claim(UnixMillis now) {
     if (state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty()) saturated.push_back(id);
   }
   const UnixMillis lease_until = now + config_.lease.count();
-  auto due = store_.claim_due_deliveries(now, std::min(room, config_.claim_batch), lease_until, saturated);
+  const int limit = std::min(room, config_.claim_batch);
+  auto due = store_.claim_due_deliveries(now, limit, lease_until, saturated);
   if (!due) {
     spdlog::error("claiming due deliveries failed: {}", due.error().message);
-    return;
+    return {};
   }
+  ClaimOutcome outcome;
+  outcome.full = static_cast<int>(due->size()) >= config_.claim_batch;
+  outcome.starved = static_cast<int>(due->size()) < limit && !saturated.empty();
   for (auto& delivery : *due) offer(Claimed{std::move(delivery), lease_until}, now);
+  return outcome;
 }
 
 void Scheduler::offer(Claimed claimed, UnixMillis now) {

@@ -81,7 +81,11 @@ class Scheduler {
   void run();
   void record(std::vector<Completion>& completions);
   AttemptRecord to_record(Completion& completion, UnixMillis now);
-  void claim(UnixMillis now);
+  struct ClaimOutcome {
+    bool full = false;       // claimed as many as asked: more is probably due
+    bool starved = false;    // claimed fewer while leaving saturated endpoints out
+  };
+  ClaimOutcome claim(UnixMillis now);
   void dispatch_waiting(UnixMillis now);
   // Sends now if the endpoint has room, else queues it.
   void offer(Claimed claimed, UnixMillis now);
@@ -89,7 +93,7 @@ class Scheduler {
   void release(std::vector<DeliveryRef> deliveries);
   bool take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now);
   void send(DueDelivery due, EndpointState& state, UnixMillis now);
-  UnixMillis next_wake(UnixMillis now, bool claimed_full_batch);
+  UnixMillis next_wake(UnixMillis now, const ClaimOutcome& outcome, bool claim_deferred);
 
   Store& store_;
   Transport& transport_;
@@ -102,6 +106,10 @@ class Scheduler {
   std::unordered_map<std::string, EndpointState> endpoints_;
   int in_flight_ = 0;
   int waiting_ = 0;
+  // After a claim that found nothing but saturated endpoints' work, the next
+  // one waits until then: walking their backlog again at every wake-up would
+  // cost a scan of every due delivery each time and find nothing new.
+  UnixMillis claim_quiet_until_ = 0;
   std::vector<AttemptRecord> unrecorded_;  // records whose write failed; retried
 
   std::mutex mutex_;

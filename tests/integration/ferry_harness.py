@@ -11,11 +11,22 @@
   official JavaScript library (tests/node/verify.mjs).
 - wait_for(predicate, timeout): every wait in these tests is bounded.
 
+- Backends: FERRY_TEST_BACKEND=postgres gives every FerryServer
+  `--database <URL>` of a fresh PostgreSQL database made for it (kept across
+  its restarts, dropped at cleanup); TestDatabase makes one that several
+  servers share (test_cluster.py).
+
 Environment:
-  FERRY_BIN        path of the ferry binary (default: <repo>/build/ferry)
-  NODE_TOOLS_DIR   folder of verify.mjs and its node_modules (default: <repo>/tests/node)
-  CI               when set, missing prerequisites fail instead of skipping
-  FERRY_KEEP_DATA  when set, temporary data dirs and logs are kept
+  FERRY_BIN                path of the ferry binary (default: <repo>/build/ferry)
+  NODE_TOOLS_DIR           folder of verify.mjs and its node_modules (default: <repo>/tests/node)
+  CI                       when set, missing prerequisites fail instead of skipping
+  FERRY_KEEP_DATA          when set, temporary data dirs, logs and databases are kept
+  FERRY_TEST_BACKEND       sqlite (default) or postgres: the store every server uses
+  FERRY_TEST_POSTGRES_URL  postgresql://USER@HOST:PORT/DB of a server where tests may
+                           CREATE DATABASE; or else
+  FERRY_TEST_POSTGRES_DIR  the dir of scripts/postgres-test-server.sh (ctest's fixture
+                           `postgres` sets it); its URL comes from `... url DIR`.
+                           In the postgres variant, finding neither is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -54,6 +65,16 @@ START_TIMEOUT = 20.0  # seconds to wait for "listening on"
 STOP_TIMEOUT = 20.0  # seconds to wait for a graceful exit
 
 LISTENING_RE = re.compile(r"listening on (https?)://(\S+?):(\d+)")
+
+BACKEND = (os.environ.get("FERRY_TEST_BACKEND") or "sqlite").strip().lower()
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"FERRY_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
+PG_SCRIPT = REPO_ROOT / "scripts" / "postgres-test-server.sh"
+
+
+def is_postgres() -> bool:
+    """Whether this run tests the PostgreSQL store (FERRY_TEST_BACKEND=postgres)."""
+    return BACKEND == "postgres"
 
 
 # ---------------------------------------------------------------- waiting
@@ -123,16 +144,146 @@ def rfc3339_ms(epoch_ms: int) -> str:
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
+# ---------------------------------------------------------------- PostgreSQL
+
+
+_pg_url_cache: Optional[str] = None
+_pg_url_lock = threading.Lock()
+
+
+def postgres_server_url() -> str:
+    """The URL of the test PostgreSQL server (a maintenance database on it).
+
+    Raises AssertionError (a failure, never a skip) when there is none: a
+    postgres variant that cannot reach its server must not pass by doing nothing."""
+    global _pg_url_cache
+    with _pg_url_lock:
+        if _pg_url_cache:
+            return _pg_url_cache
+        url = (os.environ.get("FERRY_TEST_POSTGRES_URL") or "").strip()
+        if not url:
+            pg_dir = (os.environ.get("FERRY_TEST_POSTGRES_DIR") or "").strip()
+            if not pg_dir:
+                raise AssertionError(
+                    "PostgreSQL tests need a server: set FERRY_TEST_POSTGRES_URL=postgresql://USER@HOST:PORT/DB "
+                    "or FERRY_TEST_POSTGRES_DIR=<dir of scripts/postgres-test-server.sh start DIR> "
+                    "(ctest's fixture `postgres` sets it: run them through ctest)")
+            proc = subprocess.run(["bash", str(PG_SCRIPT), "url", pg_dir], capture_output=True, timeout=30)
+            out = proc.stdout.decode("utf-8", "replace").strip()
+            if proc.returncode != 0 or not out:
+                raise AssertionError(
+                    f"no PostgreSQL test server in {pg_dir} ({PG_SCRIPT.name} url: exit {proc.returncode}, "
+                    f"{(proc.stderr or b'').decode('utf-8', 'replace').strip()}); did the ctest fixture "
+                    f"postgres.server.start run and pass?")
+            url = out.splitlines()[-1].strip()
+        if not re.match(r"^postgres(ql)?://", url):
+            raise AssertionError(f"not a PostgreSQL URL: {url!r}")
+        _pg_url_cache = url
+        return url
+
+
+def psql(url: str, sql: str, timeout: float = 60.0) -> str:
+    """Runs one SQL command with psql against `url`; returns its unaligned output."""
+    if not shutil.which("psql"):
+        raise AssertionError("psql is not installed (Debian package postgresql-client; scripts/setup.sh installs it)")
+    proc = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                          capture_output=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"psql {sql!r} on {url} failed (exit {proc.returncode}): "
+                             f"{proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of one test's own (scripts/postgres-test-server.sh in a
+    temporary dir), for tests that stop and restart the database server, which
+    the shared one of the ctest fixture must never be."""
+
+    def __init__(self, label: str = "pg"):
+        self.dir = tempfile.mkdtemp(prefix=f"ferry-it-{label}-pg-")
+        self.port: Optional[int] = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Starts (again, on the same port after stop()) and returns the server's URL."""
+        args = ["bash", str(PG_SCRIPT), "start", self.dir] + ([str(self.port)] if self.port else [])
+        proc = subprocess.run(args, capture_output=True, timeout=120)
+        if proc.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed (exit {proc.returncode}): "
+                                 f"{(proc.stdout + proc.stderr).decode('utf-8', 'replace').strip()}")
+        self.url = proc.stdout.decode().strip().splitlines()[-1]
+        self.port = urllib.parse.urlsplit(self.url).port
+        return self.url
+
+    def stop(self) -> None:
+        proc = subprocess.run(["bash", str(PG_SCRIPT), "stop", self.dir], capture_output=True, timeout=120)
+        if proc.returncode != 0:
+            raise AssertionError(f"stopping the PostgreSQL server in {self.dir} failed: "
+                                 f"{(proc.stdout + proc.stderr).decode('utf-8', 'replace').strip()}")
+
+    def cleanup(self) -> None:
+        try:
+            self.stop()
+        except (AssertionError, subprocess.TimeoutExpired) as exc:
+            print(f"[harness] {exc}", flush=True)
+        if not KEEP_DATA:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def with_database(url: str, dbname: str) -> str:
+    """`url` with its database (path) replaced by `dbname`, query kept."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+class TestDatabase:
+    """A fresh, empty PostgreSQL database on the test server (or on
+    `server_url`): CREATE DATABASE ferry_<label>_<random>, dropped by drop()
+    unless FERRY_KEEP_DATA is set."""
+
+    def __init__(self, label: str = "test", server_url: Optional[str] = None):
+        self.server_url = server_url or postgres_server_url()
+        tag = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:20] or "test"
+        self.name = f"ferry_{tag}_{_secrets.token_hex(5)}"
+        psql(self.server_url, f'CREATE DATABASE "{self.name}" TEMPLATE template0')
+        self.url = with_database(self.server_url, self.name)
+        self.dropped = False
+
+    def sql(self, query: str) -> str:
+        """Runs SQL inside this database (for inspecting what the store wrote)."""
+        return psql(self.url, query)
+
+    def drop(self) -> None:
+        if self.dropped or KEEP_DATA:
+            return
+        self.dropped = True
+        try:
+            psql(self.server_url, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        except (AssertionError, subprocess.TimeoutExpired) as exc:  # cleanup must not hide the test's outcome
+            print(f"[harness] could not drop database {self.name}: {exc}", flush=True)
+
+    def __repr__(self) -> str:
+        return f"TestDatabase({self.url})"
+
+
 # ---------------------------------------------------------------- server process
 
 
 class FerryServer:
-    """One `ferry serve` process with its own temporary data dir."""
+    """One `ferry serve` process with its own temporary data dir.
+
+    Its store follows FERRY_TEST_BACKEND: sqlite (in the data dir) or postgres
+    (`--database` of a fresh database created on the first start, reused by
+    restarts and dropped by cleanup()). database=TestDatabase or URL puts the
+    server on that database instead (several nodes on one database); the
+    server then does not drop it. database="" keeps the embedded SQLite store
+    in either variant (the source of test_store_copy.py)."""
 
     def __init__(self, *, extra_args: Iterable[str] = (), allow_targets: Optional[str] = "127.0.0.0/8",
                  time_factor: Optional[float] = 0.001, admin_token: Optional[str] = None,
                  data_dir: Optional[str] = None, port: Optional[int] = None,
-                 env: Optional[dict] = None, name: str = "ferry"):
+                 env: Optional[dict] = None, name: str = "ferry",
+                 database: "Optional[TestDatabase | str]" = None):
         self.binary = require_ferry_bin()
         self.extra_args = list(extra_args)
         self.allow_targets = allow_targets
@@ -140,8 +291,18 @@ class FerryServer:
         self.admin_token = admin_token or ("adm_" + _secrets.token_hex(16))
         self.name = name
         self.env = dict(os.environ)
+        # Only the harness chooses the store: an inherited setting would turn a
+        # sqlite variant into something else without saying so.
+        self.env.pop("FERRY_DATABASE", None)
         if env:
             self.env.update(env)
+        self.own_database: Optional[TestDatabase] = None
+        if isinstance(database, TestDatabase):
+            self.database_url: Optional[str] = database.url
+        elif database is not None:
+            self.database_url = database  # "" means the embedded SQLite store, whatever the variant
+        else:
+            self.database_url = None  # set on the first start in the postgres variant
         self.workdir = tempfile.mkdtemp(prefix=f"ferry-it-{name}-")
         self.data_dir = data_dir or os.path.join(self.workdir, "data")
         os.makedirs(self.data_dir, exist_ok=True)
@@ -160,6 +321,8 @@ class FerryServer:
     def command(self) -> list[str]:
         cmd = [self.binary, "serve", "--listen", f"{self.host}:{self.port}", "--data-dir", self.data_dir,
                "--admin-token", self.admin_token]
+        if self.database_url:
+            cmd += ["--database", self.database_url]
         if self.allow_targets:
             cmd += ["--allow-targets", self.allow_targets]
         if self.time_factor is not None:
@@ -193,8 +356,21 @@ class FerryServer:
         assert last_error is not None
         raise last_error
 
+    @property
+    def backend(self) -> str:
+        if self.database_url is None:  # not started yet: it follows the variant
+            return "postgres" if is_postgres() else "sqlite"
+        return "postgres" if self.database_url else "sqlite"
+
+    def _ensure_database(self) -> None:
+        """In the postgres variant, a fresh database for this server (once: restarts reuse it)."""
+        if self.database_url is None and is_postgres():
+            self.own_database = TestDatabase(self.name)
+            self.database_url = self.own_database.url
+
     def _spawn(self, timeout: float) -> None:
         assert self.proc is None or self.proc.poll() is not None, "server already running"
+        self._ensure_database()
         self.starts += 1
         self.stderr_path = os.path.join(self.workdir, f"stderr.{self.starts}.log")
         self.stdout_path = os.path.join(self.workdir, f"stdout.{self.starts}.log")
@@ -249,6 +425,7 @@ class FerryServer:
             return None
         if self.proc.poll() is None:
             try:
+                self.proc.send_signal(signal.SIGCONT)  # a paused process would never see `sig`
                 self.proc.send_signal(sig)
             except ProcessLookupError:
                 pass
@@ -275,6 +452,16 @@ class FerryServer:
         if self._reader:
             self._reader.join(5)
         return self.proc.returncode
+
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets and database connections but does nothing."""
+        assert self.alive(), "pause() of a server that is not running"
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after pause()."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
 
     def restart(self, timeout: float = START_TIMEOUT) -> "FerryServer":
         """Starts again on the same data dir and port (after stop() or kill())."""
@@ -303,6 +490,8 @@ class FerryServer:
         finally:
             if not KEEP_DATA:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.own_database is not None:
+                self.own_database.drop()
 
     # -- logs
     def stderr_tail(self, max_chars: int = 6000) -> str:
@@ -320,7 +509,7 @@ class FerryServer:
     def log_tails(self, max_chars: int = 6000) -> str:
         state = "running" if self.alive() else (
             f"exited with code {self.proc.returncode}" if self.proc is not None else "never started")
-        return (f"--- ferry process: {state}; command: {' '.join(self.command())}\n"
+        return (f"--- ferry process ({self.backend}): {state}; command: {' '.join(self.command())}\n"
                 f"--- ferry stdout (start #{self.starts}) ---\n{self.stdout_text()[-2000:]}\n"
                 f"--- ferry stderr tail ({self.stderr_path}) ---\n{self.stderr_tail(max_chars)}\n--- end ---")
 

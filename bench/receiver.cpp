@@ -1,0 +1,495 @@
+// ferry_bench_receiver: a fast keep-alive HTTP/1.1 webhook receiver for the
+// benchmarks (bench/scale_out.py). It is not part of Ferry.
+//
+//   ferry_bench_receiver [--listen HOST:PORT] [--threads N] [--max-records N]
+//
+// Prints "ferry-bench-receiver listening on http://HOST:PORT" once it accepts.
+//
+// Routes:
+//   POST <any path>    204, counted and recorded: arrival time (system and
+//                      steady clock), the `webhook-id` header, and the publish
+//                      timestamp of the payload when there is one (the
+//                      envelope's top-level "timestamp", RFC 3339 with
+//                      milliseconds, which Ferry sets to the message's
+//                      created_at: the moment the publish was accepted)
+//   GET /stats         {"count","first_ms","last_ms","first_mono_ms","last_mono_ms",
+//                       "unique_ids","duplicates","without_id","with_timestamp"}
+//                      *_ms are Unix epoch milliseconds (system clock),
+//                      *_mono_ms CLOCK_MONOTONIC milliseconds (comparable with
+//                      Python's time.monotonic() on the same machine); null when
+//                      nothing arrived
+//   GET /latencies     end-to-end latency (arrival - publish timestamp) in ms of
+//                      every request that carried a timestamp:
+//                      {"count","min","mean","p50","p90","p99","p999","max"};
+//                      GET /latencies?raw=1 gives one line per request instead:
+//                      "<webhook-id> <arrival epoch ms> <latency ms or ->"
+//   GET /ids           one line per distinct webhook-id: "<id> <times received>"
+//   DELETE /stats      forgets everything (204)
+//   GET /healthz       200 ok
+// Anything else answers 404 (405 for other methods).
+//
+// One io_context on --threads threads (default 1); every connection has its
+// own strand. SIGINT/SIGTERM stop it.
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::int64_t kNoTimestamp = INT64_MIN;
+
+std::int64_t system_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool read_digits(std::string_view text, std::size_t pos, std::size_t count, unsigned& out) {
+  if (pos + count > text.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    const char c = text[i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<unsigned>(c - '0');
+  }
+  return true;
+}
+
+// "2026-11-23T11:49:53.538Z" (fraction optional, 1-9 digits) -> epoch ms.
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view t) {
+  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!read_digits(t, 0, 4, year) || t.size() < 20 || t[4] != '-' || !read_digits(t, 5, 2, month) || t[7] != '-' ||
+      !read_digits(t, 8, 2, day) || (t[10] != 'T' && t[10] != 't') || !read_digits(t, 11, 2, hour) || t[13] != ':' ||
+      !read_digits(t, 14, 2, minute) || t[16] != ':' || !read_digits(t, 17, 2, second)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (pos < t.size() && t[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (t[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  if (pos >= t.size() || (t[pos] != 'Z' && t[pos] != 'z')) return std::nullopt;
+  const std::int64_t days = days_from_civil(year, month, day);
+  return ((days * 24 + hour) * 60 + minute) * 60000 + static_cast<std::int64_t>(second) * 1000 + millis;
+}
+
+// The publish timestamp of a webhook body: the first top-level-looking
+// "timestamp":"..." (Ferry's envelope puts it right after "type", whose value
+// cannot contain quotes).
+std::int64_t publish_timestamp_ms(std::string_view body) {
+  static constexpr std::string_view kKey = "\"timestamp\":\"";
+  const std::size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return kNoTimestamp;
+  const std::size_t start = at + kKey.size();
+  const std::size_t end = body.find('"', start);
+  if (end == std::string_view::npos) return kNoTimestamp;
+  const auto ms = parse_rfc3339_ms(body.substr(start, end - start));
+  return ms ? *ms : kNoTimestamp;
+}
+
+struct Record {
+  std::int64_t arrival_us;       // system clock, epoch
+  std::int64_t arrival_mono_us;  // steady clock
+  std::int64_t published_ms;     // kNoTimestamp when absent
+  std::uint32_t id_index;        // into Recorder::ids_; UINT32_MAX when no webhook-id
+};
+
+class Recorder {
+ public:
+  explicit Recorder(std::size_t max_records) : max_records_(max_records) { records_.reserve(1 << 16); }
+
+  void record(std::string_view webhook_id, std::int64_t published_ms, std::int64_t arrival_us,
+              std::int64_t arrival_mono_us) {
+    std::lock_guard lock(mutex_);
+    ++count_;
+    if (count_ == 1) {
+      first_us_ = arrival_us;
+      first_mono_us_ = arrival_mono_us;
+    }
+    last_us_ = std::max(last_us_, arrival_us);
+    last_mono_us_ = std::max(last_mono_us_, arrival_mono_us);
+    if (published_ms != kNoTimestamp) ++with_timestamp_;
+    std::uint32_t index = UINT32_MAX;
+    if (webhook_id.empty()) {
+      ++without_id_;
+    } else {
+      lookup_key_.assign(webhook_id);
+      auto it = id_index_.find(lookup_key_);
+      if (it == id_index_.end()) {
+        index = static_cast<std::uint32_t>(ids_.size());
+        ids_.push_back(IdCount{lookup_key_, 1});
+        id_index_.emplace(lookup_key_, index);
+      } else {
+        index = it->second;
+        ++ids_[index].count;
+        ++duplicates_;
+      }
+    }
+    if (records_.size() < max_records_) {
+      records_.push_back(Record{arrival_us, arrival_mono_us, published_ms, index});
+    } else {
+      ++records_dropped_;
+    }
+  }
+
+  void reset() {
+    std::lock_guard lock(mutex_);
+    count_ = with_timestamp_ = without_id_ = duplicates_ = records_dropped_ = 0;
+    first_us_ = last_us_ = first_mono_us_ = last_mono_us_ = 0;
+    records_.clear();
+    ids_.clear();
+    id_index_.clear();
+  }
+
+  std::string stats_json() {
+    std::lock_guard lock(mutex_);
+    std::ostringstream out;
+    out << "{\"count\":" << count_ << ",\"first_ms\":" << ms_or_null(first_us_) << ",\"last_ms\":" << ms_or_null(last_us_)
+        << ",\"first_mono_ms\":" << ms_or_null(first_mono_us_) << ",\"last_mono_ms\":" << ms_or_null(last_mono_us_)
+        << ",\"unique_ids\":" << ids_.size() << ",\"duplicates\":" << duplicates_ << ",\"without_id\":" << without_id_
+        << ",\"with_timestamp\":" << with_timestamp_ << ",\"records_dropped\":" << records_dropped_ << "}";
+    return out.str();
+  }
+
+  std::string latencies_json() {
+    std::vector<double> latencies;
+    {
+      std::lock_guard lock(mutex_);
+      latencies.reserve(records_.size());
+      for (const auto& r : records_) {
+        if (r.published_ms != kNoTimestamp) {
+          latencies.push_back(static_cast<double>(r.arrival_us) / 1000.0 - static_cast<double>(r.published_ms));
+        }
+      }
+    }
+    std::ostringstream out;
+    out.setf(std::ios::fixed);
+    out.precision(3);
+    out << "{\"count\":" << latencies.size();
+    if (latencies.empty()) {
+      out << ",\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p99\":null,\"p999\":null,\"max\":null}";
+      return out.str();
+    }
+    std::sort(latencies.begin(), latencies.end());
+    double sum = 0;
+    for (double v : latencies) sum += v;
+    auto pct = [&](double p) {
+      // Nearest rank.
+      const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(latencies.size())));
+      return latencies[std::min(latencies.size() - 1, rank == 0 ? 0 : rank - 1)];
+    };
+    out << ",\"min\":" << latencies.front() << ",\"mean\":" << sum / static_cast<double>(latencies.size())
+        << ",\"p50\":" << pct(50) << ",\"p90\":" << pct(90) << ",\"p99\":" << pct(99) << ",\"p999\":" << pct(99.9)
+        << ",\"max\":" << latencies.back() << "}";
+    return out.str();
+  }
+
+  std::string latencies_raw() {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    out.reserve(records_.size() * 48);
+    char number[64];
+    for (const auto& r : records_) {
+      out += r.id_index == UINT32_MAX ? std::string_view("-") : std::string_view(ids_[r.id_index].id);
+      std::snprintf(number, sizeof number, " %.3f ", static_cast<double>(r.arrival_us) / 1000.0);
+      out += number;
+      if (r.published_ms == kNoTimestamp) {
+        out += "-";
+      } else {
+        std::snprintf(number, sizeof number, "%.3f",
+                      static_cast<double>(r.arrival_us) / 1000.0 - static_cast<double>(r.published_ms));
+        out += number;
+      }
+      out += '\n';
+    }
+    return out;
+  }
+
+  std::string ids_text() {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    out.reserve(ids_.size() * 40);
+    for (const auto& entry : ids_) {
+      out += entry.id;
+      out += ' ';
+      out += std::to_string(entry.count);
+      out += '\n';
+    }
+    return out;
+  }
+
+ private:
+  struct IdCount {
+    std::string id;
+    std::uint64_t count;
+  };
+
+  static std::string ms_or_null(std::int64_t us) {
+    if (us == 0) return "null";
+    char text[64];
+    std::snprintf(text, sizeof text, "%.3f", static_cast<double>(us) / 1000.0);
+    return text;
+  }
+
+  std::mutex mutex_;
+  const std::size_t max_records_;
+  std::uint64_t count_ = 0, with_timestamp_ = 0, without_id_ = 0, duplicates_ = 0, records_dropped_ = 0;
+  std::int64_t first_us_ = 0, last_us_ = 0, first_mono_us_ = 0, last_mono_us_ = 0;
+  std::vector<Record> records_;
+  std::vector<IdCount> ids_;
+  std::unordered_map<std::string, std::uint32_t> id_index_;
+  std::string lookup_key_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Recorder& recorder) : stream_(std::move(socket)), recorder_(recorder) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(64u << 20);
+    parser_->header_limit(64u << 10);
+    stream_.expires_after(std::chrono::seconds(300));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      // Closed by the peer, timed out, or a malformed request: just close.
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    const auto arrival_us = system_us();
+    const auto arrival_mono_us = steady_us();
+    auto& request = parser_->get();
+    const bool keep_alive = request.keep_alive();
+    const auto method = request.method();
+    const std::string_view target = request.target();
+
+    if (method == http::verb::post) {
+      const auto id = request[std::string_view("webhook-id")];
+      recorder_.record(std::string_view(id.data(), id.size()), publish_timestamp_ms(request.body()), arrival_us,
+                       arrival_mono_us);
+      auto response = std::make_shared<http::response<http::empty_body>>(http::status::no_content, request.version());
+      response->keep_alive(keep_alive);
+      send(response);
+      return;
+    }
+    const std::string_view path = target.substr(0, target.find('?'));
+    const std::string_view query = target.size() > path.size() ? target.substr(path.size() + 1) : std::string_view();
+    auto respond = [&](http::status status, std::string body, const char* type) {
+      auto response = std::make_shared<http::response<http::string_body>>(status, request.version());
+      response->set(http::field::content_type, type);
+      response->body() = std::move(body);
+      response->keep_alive(keep_alive);
+      response->prepare_payload();
+      send(response);
+    };
+    if (method == http::verb::get && path == "/stats") {
+      respond(http::status::ok, recorder_.stats_json(), "application/json");
+    } else if (method == http::verb::get && path == "/latencies") {
+      const bool raw = query.find("raw=1") != std::string_view::npos;
+      respond(http::status::ok, raw ? recorder_.latencies_raw() : recorder_.latencies_json(),
+              raw ? "text/plain" : "application/json");
+    } else if (method == http::verb::get && path == "/ids") {
+      respond(http::status::ok, recorder_.ids_text(), "text/plain");
+    } else if (method == http::verb::delete_ && path == "/stats") {
+      recorder_.reset();
+      auto response = std::make_shared<http::response<http::empty_body>>(http::status::no_content, request.version());
+      response->keep_alive(keep_alive);
+      send(response);
+    } else if (method == http::verb::get && path == "/healthz") {
+      respond(http::status::ok, "ok\n", "text/plain");
+    } else if (path == "/stats" || path == "/latencies" || path == "/ids" || path == "/healthz") {
+      respond(http::status::method_not_allowed, "method not allowed\n", "text/plain");
+    } else {
+      respond(http::status::not_found, "not found\n", "text/plain");
+    }
+  }
+
+  template <class Response>
+  void send(std::shared_ptr<Response> response) {
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                        if (ec) return;
+                        if (!response->keep_alive()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Recorder& recorder_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io, tcp::acceptor&& acceptor, Recorder& recorder)
+      : io_(io), acceptor_(std::move(acceptor)), recorder_(recorder) {}
+
+  void accept() {
+    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), self->recorder_)->start();
+      }
+      self->accept();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  net::io_context& io_;
+  tcp::acceptor acceptor_;
+  Recorder& recorder_;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "ferry_bench_receiver: " << problem << '\n';
+  std::cerr << "usage: ferry_bench_receiver [--listen HOST:PORT] [--threads N] [--max-records N]\n"
+               "  --listen       address to listen on (default 127.0.0.1:0, any free port)\n"
+               "  --threads      io threads (default 1)\n"
+               "  --max-records  per-request records kept (default 20000000; counts go on beyond)\n";
+  std::exit(2);
+}
+
+template <class Integer>
+Integer parse_integer(const std::string& flag, const std::string& text, Integer min, Integer max) {
+  Integer value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    usage(flag + ": must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen = "127.0.0.1:0";
+  int threads = 1;
+  std::size_t max_records = 20'000'000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--listen") listen = value();
+    else if (arg == "--threads") threads = parse_integer<int>(arg, value(), 1, 64);
+    else if (arg == "--max-records") max_records = parse_integer<std::size_t>(arg, value(), 0, 1'000'000'000);
+    else if (arg == "--help" || arg == "-h") usage("");
+    else usage("unknown argument " + arg);
+  }
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) usage("--listen must be HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto port = parse_integer<unsigned short>("--listen", listen.substr(colon + 1), 0, 65535);
+
+  net::io_context io(threads);
+  beast::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  if (ec) usage("--listen: not an IP address: " + host);
+  tcp::acceptor acceptor(io);
+  const tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::cerr << "ferry_bench_receiver: cannot listen on " << listen << ": " << ec.message() << '\n';
+    return 1;
+  }
+  const auto bound = acceptor.local_endpoint();
+
+  Recorder recorder(max_records);
+  auto listener = std::make_shared<Listener>(io, std::move(acceptor), recorder);
+  listener->accept();
+
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](beast::error_code, int) {
+    listener->close();
+    io.stop();
+  });
+
+  const std::string shown_host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                         : bound.address().to_string();
+  std::cout << "ferry-bench-receiver listening on http://" << shown_host << ':' << bound.port() << std::endl;
+
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : pool) thread.join();
+  return 0;
+}
