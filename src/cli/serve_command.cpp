@@ -123,6 +123,11 @@ int run_serve(const ServeSettings& settings) {
   struct WatchGate {
     std::mutex mutex;
     bool open = true;
+    // Once closed, no watcher call is running or will run.
+    void close() {
+      std::lock_guard lock(mutex);
+      open = false;
+    }
   } watch_gate;
   the_store.watch([&](const StoreChange& change) {
     std::lock_guard lock(watch_gate.mutex);
@@ -163,10 +168,7 @@ int run_serve(const ServeSettings& settings) {
   scheduler.start();
   auto server = HttpServer::start(http_config, api);
   if (!server) {
-    {
-      std::lock_guard lock(watch_gate.mutex);
-      watch_gate.open = false;
-    }
+    watch_gate.close();
     scheduler.stop(std::chrono::milliseconds(0));
     upkeep.stop();
     subscription_sync.stop();
@@ -189,10 +191,7 @@ int run_serve(const ServeSettings& settings) {
   (*server)->shutdown(settings.shutdown_grace);
   api.stop();
   ingestor.stop();
-  {
-    std::lock_guard lock(watch_gate.mutex);
-    watch_gate.open = false;
-  }
+  watch_gate.close();
   scheduler.stop(settings.shutdown_grace);
   upkeep.stop();
   subscription_sync.stop();

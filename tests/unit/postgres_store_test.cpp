@@ -29,6 +29,7 @@
 #include "store/sqlite_store.hpp"
 #include "store/store_copy.hpp"
 #include "unit/postgres_test_support.hpp"
+#include "unit/store_test_support.hpp"
 
 namespace ferry {
 namespace {
@@ -36,44 +37,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    const auto& checked_ = (expr);                          \
-    ASSERT_TRUE(checked_.ok()) << checked_.error().message; \
-  } while (0)
-
-#define EXPECT_ERROR(expr, expected)                                                \
-  do {                                                                              \
-    const auto& checked_ = (expr);                                                  \
-    ASSERT_FALSE(checked_.ok()) << "expected " << error_code_name(expected);        \
-    EXPECT_STREQ(error_code_name(checked_.error().code), error_code_name(expected)) \
-        << checked_.error().message;                                                \
-  } while (0)
-
 constexpr UnixMillis kNow = 1'700'000'000'000;  // 2023-11-14 22:13:20 UTC
 constexpr UnixMillis kSecond = 1'000;
 constexpr UnixMillis kHour = 3'600'000;
 constexpr UnixMillis kDay = 24 * kHour;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ferry-pg-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 Workspace make_workspace(const std::string& id) { return Workspace{id, "Workspace " + id, kNow, kNow}; }
 

@@ -9,32 +9,24 @@
 #include <filesystem>
 
 #include "store/sqlite_store.hpp"
+#include "unit/store_test_support.hpp"
 
 namespace ferry {
 namespace {
 
-namespace fs = std::filesystem;
 
 constexpr UnixMillis kNow = 1'700'000'000'000;
 
 class StoreCopyTest : public testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/ferry-copy-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     source_ = open("source.db");
     target_ = open("target.db");
     seed();
   }
-  void TearDown() override {
-    source_.reset();
-    target_.reset();
-    fs::remove_all(dir_);
-  }
 
   std::unique_ptr<SqliteStore> open(const std::string& name) {
-    auto store = SqliteStore::open((dir_ / name).string());
+    auto store = SqliteStore::open((dir_.path() / name).string());
     EXPECT_TRUE(store.ok()) << store.error().message;
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -93,7 +85,7 @@ class StoreCopyTest : public testing::Test {
     ASSERT_TRUE(s.record_attempts(records).ok());
   }
 
-  fs::path dir_;
+  TempDir dir_;  // declared first: removed after the stores are closed
   std::unique_ptr<SqliteStore> source_;
   std::unique_ptr<SqliteStore> target_;
 };

@@ -22,51 +22,16 @@
 #include "store/sqlite_migrations.hpp"
 #include "store/sqlite_store.hpp"
 #include "unit/postgres_test_support.hpp"
+#include "unit/store_test_support.hpp"
 
 namespace ferry {
 namespace {
 
 namespace fs = std::filesystem;
 
-#define ASSERT_OK(expr)                                               \
-  do {                                                                \
-    const auto& checked_ = (expr);                                    \
-    ASSERT_TRUE(checked_.ok()) << checked_.error().message;           \
-  } while (0)
-
-// Compares codes by name so a failure prints "conflict", not "4".
-#define EXPECT_ERROR(expr, expected)                                                \
-  do {                                                                              \
-    const auto& checked_ = (expr);                                                  \
-    ASSERT_FALSE(checked_.ok()) << "expected " << error_code_name(expected);        \
-    EXPECT_STREQ(error_code_name(checked_.error().code), error_code_name(expected)) \
-        << checked_.error().message;                                                \
-  } while (0)
-
 constexpr UnixMillis kNow = 1'700'000'000'000;
 constexpr UnixMillis kSecond = 1'000;
 constexpr UnixMillis kHour = 3'600'000;
-
-// A directory of its own per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ferry-store-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // One Store implementation under test. `open` opens the store whose data lives
 // under `dir`; opening the same dir again must reach the same data (a server

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "store/sqlite_store.hpp"
+#include "unit/store_test_support.hpp"
 
 namespace ferry {
 namespace {
@@ -17,17 +18,10 @@ constexpr UnixMillis kNow = 1'700'000'000'000;
 class SubscriptionSyncTest : public testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/ferry-sync-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    auto store = SqliteStore::open((dir_ / "ferry.db").string());
+    auto store = SqliteStore::open((dir_.path() / "ferry.db").string());
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->create_workspace(Workspace{"ws_1", "One", kNow, kNow}).ok());
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void add_endpoint(const std::string& id, bool enabled = true) {
@@ -55,7 +49,7 @@ class SubscriptionSyncTest : public testing::Test {
     return condition();
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_;  // declared first: removed after the store is closed
   std::unique_ptr<SqliteStore> store_;
   SubscriptionIndex index_;
 };
