@@ -132,6 +132,26 @@ class BasicFilteredQuery {
   bool has_where_ = false;
 };
 
+// The filters the listings offer, the same on every backend; the tables'
+// aliases (m, d) are those of the backends' SELECT lists.
+template <char Mark>
+BasicFilteredQuery<Mark>& filter_messages(BasicFilteredQuery<Mark>& select, std::string_view workspace_id,
+                                          const MessageQuery& query) {
+  select.where("m.workspace_id =", workspace_id);
+  if (query.type) select.where("m.type =", *query.type);
+  if (query.since_ms) select.where("m.created_at >=", *query.since_ms);
+  if (query.until_ms) select.where("m.created_at <", *query.until_ms);
+  return select;
+}
+
+template <char Mark>
+BasicFilteredQuery<Mark>& filter_endpoint_deliveries(BasicFilteredQuery<Mark>& select, std::string_view workspace_id,
+                                                     std::string_view endpoint_id, const DeliveryQuery& query) {
+  select.where("d.workspace_id =", workspace_id).where("d.endpoint_id =", endpoint_id);
+  if (query.state) select.where("d.state =", delivery_state_name(*query.state));
+  return select;
+}
+
 // The rows of a query paged by BasicFilteredQuery::page as a page: the extra
 // row only tells that another page follows.
 template <class T>

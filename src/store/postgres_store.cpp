@@ -704,10 +704,7 @@ Result<Message> PostgresStore::get_message(std::string_view workspace_id, std::s
 Result<Page<Message>> PostgresStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectMessages);
-    select.where("m.workspace_id =", workspace_id);
-    if (query.type) select.where("m.type =", *query.type);
-    if (query.since_ms) select.where("m.created_at >=", *query.since_ms);
-    if (query.until_ms) select.where("m.created_at <", *query.until_ms);
+    filter_messages(select, workspace_id, query);
     return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
                        workspace_parent(workspace_id));
   });
@@ -733,8 +730,7 @@ Result<Page<Delivery>> PostgresStore::list_deliveries_for_endpoint(std::string_v
                                                                   const DeliveryQuery& query) {
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectDeliveries);
-    select.where("d.workspace_id =", workspace_id).where("d.endpoint_id =", endpoint_id);
-    if (query.state) select.where("d.state =", delivery_state_name(*query.state));
+    filter_endpoint_deliveries(select, workspace_id, endpoint_id, query);
     return with_parent(db, query_page(db, std::move(select), "d.id", query.page, read_delivery),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
   });
