@@ -93,9 +93,6 @@ int run_serve(const ServeSettings& settings) {
   SystemClock clock;
   Metrics metrics;
   SubscriptionIndex subscriptions;
-  if (auto loaded = reload_all_subscriptions(the_store, subscriptions); !loaded) {
-    return fail("cannot read endpoints: " + loaded.error().message);
-  }
   SubscriptionSync subscription_sync(the_store, subscriptions);
 
   const std::string user_agent = std::string("Ferry/") + kFerryVersion;
@@ -141,6 +138,11 @@ int run_serve(const ServeSettings& settings) {
         break;
     }
   });
+  // After watch(): an endpoint changed elsewhere from here on is heard of.
+  if (auto loaded = reload_all_subscriptions(the_store, subscriptions); !loaded) {
+    watch_gate.close();
+    return fail("cannot read endpoints: " + loaded.error().message);
+  }
 
   StoreUpkeepConfig upkeep_config;
   upkeep_config.retention = std::chrono::hours(24) * settings.retention_days;

@@ -54,7 +54,8 @@ std::optional<StoreChange> parse_pg_change(std::string_view payload, std::string
 PgListener::PgListener(PgConnectOptions options, std::string node_id, StoreWatcher watcher)
     : options_(std::move(options)), node_id_(std::move(node_id)), watcher_(std::move(watcher)) {
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;  // then poll() times out instead
-  thread_ = std::thread([this] { run(); });
+  PGconn* listening = connect_and_listen();
+  thread_ = std::thread([this, listening] { run(listening); });
 }
 
 PgListener::~PgListener() {
@@ -84,29 +85,34 @@ bool PgListener::pause(int ms) {
   return stopping_;
 }
 
-void PgListener::run() {
+PGconn* PgListener::connect_and_listen() const {
+  auto conn = pg_connect_raw(options_);
+  if (!conn) return nullptr;
+  PGresult* listening = PQexec(*conn, ("LISTEN " + std::string(kPgChangesChannel)).c_str());
+  const bool ok = listening != nullptr && PQresultStatus(listening) == PGRES_COMMAND_OK;
+  PQclear(listening);
+  if (!ok) {
+    PQfinish(*conn);
+    return nullptr;
+  }
+  return *conn;
+}
+
+void PgListener::run(PGconn* listening) {
   int backoff_ms = kFirstBackoffMs;
-  // Notifications may have been lost since the last connection. Also true
-  // at first: whatever changed between the caller's initial load and LISTEN
-  // taking effect was announced to nobody, so the first LISTEN reports
-  // everything_changed as well.
-  bool missed = true;
+  // Notifications may have been lost since the last connection, or, when
+  // the constructor could not LISTEN, since the caller's initial load.
+  bool missed = listening == nullptr;
   while (!stopping_) {
-    auto conn = pg_connect_raw(options_);
-    if (conn) {
-      PGresult* listening = PQexec(*conn, ("LISTEN " + std::string(kPgChangesChannel)).c_str());
-      const bool ok = listening != nullptr && PQresultStatus(listening) == PGRES_COMMAND_OK;
-      PQclear(listening);
-      if (ok) {
-        if (missed) deliver(everything_changed());
-        backoff_ms = kFirstBackoffMs;
-        const bool stop = listen(*conn);
-        PQfinish(*conn);
-        if (stop) return;
-        missed = true;
-        continue;  // lost: reconnect at once, then back off if that fails
-      }
-      PQfinish(*conn);
+    PGconn* conn = listening != nullptr ? std::exchange(listening, nullptr) : connect_and_listen();
+    if (conn != nullptr) {
+      if (missed) deliver(everything_changed());
+      backoff_ms = kFirstBackoffMs;
+      const bool stop = listen(conn);
+      PQfinish(conn);
+      if (stop) return;
+      missed = true;
+      continue;  // lost: reconnect at once, then back off if that fails
     }
     missed = true;
     if (pause(backoff_ms)) return;

@@ -31,6 +31,10 @@ std::optional<StoreChange> parse_pg_change(std::string_view payload, std::string
 // reports everything_changed, since notifications sent meanwhile are gone.
 class PgListener {
  public:
+  // Tries once to LISTEN before returning, so that a caller that loads its
+  // state after this hears of every change committed after that load. When
+  // that first try fails, the thread keeps trying and reports
+  // everything_changed once it succeeds.
   PgListener(PgConnectOptions options, std::string node_id, StoreWatcher watcher);
   // Stops and joins the thread.
   ~PgListener();
@@ -38,7 +42,9 @@ class PgListener {
   PgListener& operator=(const PgListener&) = delete;
 
  private:
-  void run();
+  // A connection that LISTENs, or nullptr.
+  PGconn* connect_and_listen() const;
+  void run(PGconn* listening);
   // Listens on `conn` until it is lost or stop is asked; true when stopping.
   bool listen(PGconn* conn);
   // Sleeps up to `ms`, or less when stop is asked; true when stopping.

@@ -205,8 +205,11 @@ class Store {
   // --- several processes on one database
   // Registers the one watcher of changes made by other processes sharing the
   // database (a single-process store never calls it). Call once, before work
-  // starts. Once it is listening, and again after any gap in listening, it
-  // reports everything_changed: changes made before then reached nobody.
+  // starts, and load what the watcher keeps fresh after it returns: when the
+  // database is reachable it returns already listening. After any gap in
+  // listening (including one at the start, when the database could not be
+  // reached) it reports everything_changed: changes made meanwhile reached
+  // nobody.
   virtual void watch(StoreWatcher watcher) = 0;
 
   // --- upkeep
