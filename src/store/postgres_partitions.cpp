@@ -19,15 +19,20 @@ std::string bound(std::int64_t day) {
   return std::to_string(ms);
 }
 
+// A new partition is built as a table of its own and then attached, so
+// that the parent is only locked SHARE UPDATE EXCLUSIVE, which publishes and
+// readers pass through (CREATE TABLE ... PARTITION OF would lock it
+// exclusively). Run under the advisory lock, so no other process creates it
+// meanwhile.
 std::string create_statement(std::string_view table, std::int64_t day) {
-  return "CREATE TABLE IF NOT EXISTS " + pg_partition_name(table, day) + " PARTITION OF " + std::string(table) +
-         " FOR VALUES FROM (" + bound(day) + ") TO (" + bound(day + 1) + ");\n";
+  const std::string name = pg_partition_name(table, day);
+  return "DO $ferry$ BEGIN IF to_regclass('" + name + "') IS NULL THEN CREATE TABLE " + name + " (LIKE " +
+         std::string(table) + " INCLUDING ALL); ALTER TABLE " + std::string(table) + " ATTACH PARTITION " + name +
+         " FOR VALUES FROM (" + bound(day) + ") TO (" + bound(day + 1) + "); END IF; END $ferry$;\n";
 }
 
-// Creating or dropping a partition takes an exclusive lock on the parent
-// table for a moment, queueing the table's readers and writers behind it
-// while it waits for statements in flight. Waiting is bounded so that a long
-// reader never holds every publish up; the caller retries later.
+// Waiting for the parent's lock is bounded so that a long schema change
+// never holds the caller up for long; the caller retries later.
 std::string lock_statements() {
   return "SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ");\nSET LOCAL lock_timeout = '5s';\n";
 }
@@ -122,10 +127,45 @@ Result<std::int64_t> PgPartitions::drop_before(PgConnection& connection, std::st
     expired.emplace_back(std::move(name), *day);
   }
   if (expired.empty()) return std::int64_t{0};
-  std::string sql = "BEGIN;\n" + lock_statements();
-  for (const auto& [name, day] : expired) sql += "DROP TABLE IF EXISTS " + name + ";\n";
-  sql += "COMMIT;";
-  if (auto dropped = connection.script(sql); !dropped) return dropped.error();
+  // DETACH ... CONCURRENTLY takes the parent only SHARE UPDATE EXCLUSIVE and
+  // waits for the queries that may still see the partition, so publishes and
+  // readers go on meanwhile; the DROP then locks only the detached table. It
+  // cannot run in a transaction, so the advisory lock is a session one here.
+  // A detach cut short (the connection lost) leaves the partition "detach
+  // pending"; the next run finalizes it.
+  PgParams lock_key;
+  lock_key.integer(kPartitionLock);
+  if (auto locked = connection.exec("SELECT pg_advisory_lock($1)", lock_key); !locked) return locked.error();
+  Status outcome;
+  for (const auto& [name, day] : expired) {
+    PgParams pending_params;
+    pending_params.text(name);
+    auto pending = connection.query(
+        "SELECT i.inhdetachpending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relname = $1",
+        pending_params);
+    if (!pending) {
+      outcome = pending.error();
+      break;
+    }
+    if (pending->rows() > 0) {
+      const std::string how = pending->boolean(0, 0) ? " FINALIZE" : " CONCURRENTLY";
+      if (auto detached = connection.script("ALTER TABLE " + std::string(table) + " DETACH PARTITION " + name + how);
+          !detached) {
+        outcome = detached;
+        break;
+      }
+    }
+    if (auto dropped = connection.script("DROP TABLE IF EXISTS " + name); !dropped) {
+      outcome = dropped;
+      break;
+    }
+  }
+  if (!connection.lost()) {
+    if (auto unlocked = connection.exec("SELECT pg_advisory_unlock($1)", lock_key); !unlocked && outcome) {
+      outcome = unlocked;
+    }
+  }
+  if (!outcome) return outcome.error();
   std::lock_guard lock(mutex_);
   if (auto known = known_.find(table); known != known_.end()) {
     for (const auto& [name, day] : expired) known->second.erase(day);

@@ -580,6 +580,45 @@ TEST_F(PostgresNodes, MaintainDropsExpiredPartitionsAndDeletesWhatHangsOffThem) 
   ASSERT_OK(a->get_message("ws_a", "msg_old"));  // the one republished now
 }
 
+TEST_F(PostgresNodes, DroppingAPartitionNeverHoldsPublishesUp) {
+  auto a = open_node();
+  ASSERT_TRUE(a);
+  seed(*a);
+  const UnixMillis old_day = day_start(kNow) - 4 * kDay;
+  std::vector<PublishRequest> old_batch{make_request(make_message("ws_a", "msg_old", old_day + kHour))};
+  ASSERT_OK(a->publish(old_batch, old_day + kHour, kHour));
+  ASSERT_TRUE(partition_exists("messages_p20231110"));
+
+  // A long reader holds the old partition (and the parent) open.
+  ASSERT_OK(raw_->script("BEGIN"));
+  EXPECT_EQ(count("SELECT count(*) FROM messages WHERE workspace_id = 'ws_a'"), 1);
+
+  std::atomic<bool> maintained{false};
+  std::thread upkeep([&] {
+    auto report = a->maintain(SystemClock().now_ms(), day_start(kNow), 1000);
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    maintained = true;
+  });
+  // While the drop waits for the reader, publishes go through at once.
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 5; ++i) {
+    const UnixMillis now = SystemClock().now_ms();
+    std::vector<PublishRequest> batch{make_request(make_message("ws_a", "msg_now_" + std::to_string(i), now))};
+    const auto started = std::chrono::steady_clock::now();
+    auto published = a->publish(batch, now, kHour);
+    ASSERT_OK(published);
+    EXPECT_FALSE(published->front().error);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s) << "publish " << i << " waited for the drop";
+  }
+  EXPECT_FALSE(maintained) << "the drop did not wait for the reader";
+  ASSERT_OK(raw_->script("COMMIT"));
+  upkeep.join();
+  EXPECT_TRUE(maintained);
+  EXPECT_FALSE(partition_exists("messages_p20231110"));
+  EXPECT_ERROR(a->get_message("ws_a", "msg_old"), ErrorCode::not_found);
+  ASSERT_OK(a->get_message("ws_a", "msg_now_4"));
+}
+
 // --- copying
 
 TEST_F(PostgresNodes, ImportKeepsRowsVerbatimAndCanRunAgain) {
