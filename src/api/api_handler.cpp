@@ -1,7 +1,7 @@
 #include "api/api_handler.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include "api/api_support.hpp"
 #include "core/signature.hpp"
@@ -13,6 +13,11 @@ Status ApiServices::refresh_subscriptions(const std::string& workspace_id) const
   return reload_workspace_subscriptions(store, subscriptions, workspace_id);
 }
 
+Result<Workspace> ApiServices::workspace_settings(const std::string& workspace_id) const {
+  if (auto known = subscriptions.workspace(workspace_id)) return known->workspace();
+  return store.get_workspace(workspace_id);
+}
+
 ApiHandler::ApiHandler(ApiServices services, int worker_threads)
     : services_(std::move(services)), pool_(static_cast<std::size_t>(worker_threads)) {
   add_system_routes(router_, services_);
@@ -21,6 +26,7 @@ ApiHandler::ApiHandler(ApiServices services, int worker_threads)
   add_message_routes(router_, services_);
   add_delivery_routes(router_, services_);
   add_event_type_routes(router_, services_);
+  add_catalog_routes(router_, services_);
 }
 
 ApiHandler::~ApiHandler() { stop(); }

@@ -3,9 +3,11 @@
 #include <functional>
 #include <string>
 
+#include "catalog/catalog_registry.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "core/subscription_index.hpp"
+#include "core/wire_profile.hpp"
 #include "delivery/target_policy.hpp"
 #include "ingest/ingestor.hpp"
 #include "store/store.hpp"
@@ -18,6 +20,8 @@ struct ApiServices {
   Store& store;
   Ingestor& ingestor;
   SubscriptionIndex& subscriptions;
+  CatalogRegistry& catalogs;
+  const WireProfiles& profiles;
   Metrics& metrics;
   const Clock& clock;
   const TargetPolicy& targets;
@@ -25,9 +29,12 @@ struct ApiServices {
   std::string admin_token;
   std::string version;
 
-  // Reloads the workspace's endpoints into the subscription index; call after
-  // any change to them.
+  // Reloads the workspace's settings and endpoints into the subscription
+  // index; call after any change to them.
   Status refresh_subscriptions(const std::string& workspace_id) const;
+  // The workspace's settings as publishes see them: from the index, or
+  // from the store for a workspace the index has not seen yet.
+  Result<Workspace> workspace_settings(const std::string& workspace_id) const;
 };
 
 class Router;
@@ -37,5 +44,6 @@ void add_endpoint_routes(Router& router, const ApiServices& services);
 void add_message_routes(Router& router, const ApiServices& services);
 void add_delivery_routes(Router& router, const ApiServices& services);
 void add_event_type_routes(Router& router, const ApiServices& services);
+void add_catalog_routes(Router& router, const ApiServices& services);
 
 }  // namespace ferry

@@ -12,7 +12,9 @@ int http_status_of(ErrorCode code) {
     case ErrorCode::not_found: return 404;
     case ErrorCode::conflict: return 409;
     case ErrorCode::payload_too_large: return 413;
-    case ErrorCode::unprocessable: return 422;
+    case ErrorCode::unprocessable:
+    case ErrorCode::schema_violation:
+    case ErrorCode::unknown_event_type: return 422;
     case ErrorCode::too_many_requests: return 429;
     case ErrorCode::unavailable: return 503;
     case ErrorCode::internal: return 500;
@@ -33,7 +35,9 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
 }
 
 HttpResponse error_response(const Error& error) {
-  return error_response(http_status_of(error.code), error_code_name(error.code), error.message);
+  nlohmann::json body = {{"code", error_code_name(error.code)}, {"message", error.message}};
+  if (!error.path.empty()) body["path"] = error.path;
+  return json_response(http_status_of(error.code), {{"error", std::move(body)}});
 }
 
 HttpResponse no_content() {
@@ -97,7 +101,8 @@ Result<std::string> required_string(const nlohmann::json& object, const char* fi
 Result<std::optional<bool>> optional_bool(const nlohmann::json& object, const char* field) {
   auto it = object.find(field);
   if (it == object.end() || it->is_null()) return std::optional<bool>();
-  if (!it->is_boolean()) return make_error(ErrorCode::unprocessable, std::string("\"") + field + "\" must be a boolean");
+  if (!it->is_boolean())
+    return make_error(ErrorCode::unprocessable, std::string("\"") + field + "\" must be a boolean");
   return std::optional<bool>(it->get<bool>());
 }
 

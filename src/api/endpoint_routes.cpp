@@ -6,6 +6,7 @@
 #include "core/signature.hpp"
 #include "core/wire_profile.hpp"
 #include "delivery/endpoint_url.hpp"
+#include "ingest/message_preparation.hpp"
 
 namespace ferry {
 
@@ -54,11 +55,15 @@ Status apply_fields(const nlohmann::json& body, Endpoint& endpoint, const ApiSer
     if (auto key = secret_key(secret); !key) return invalid("\"secret\": " + key.error().message);
     endpoint.secrets = {secret};
   }
-  if (auto it = body.find("profile"); it != body.end() && !it->is_null()) {
-    if (!it->is_string() || !is_known_wire_profile(it->get<std::string>())) {
-      return invalid("\"profile\" must name a wire profile (GET /api/v1/profiles)");
+  // null (or absent at creation) follows the workspace's profile.
+  if (auto it = body.find("profile"); it != body.end()) {
+    if (it->is_null()) {
+      endpoint.profile.clear();
+    } else if (!it->is_string() || services.profiles.find(it->get<std::string>()) == nullptr) {
+      return invalid("\"profile\" must name a wire profile (GET /api/v1/profiles) or be null");
+    } else {
+      endpoint.profile = it->get<std::string>();
     }
-    endpoint.profile = it->get<std::string>();
   }
   if (auto it = body.find("headers"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) return invalid("\"headers\" must be an object of strings");
@@ -92,8 +97,10 @@ Status apply_fields(const nlohmann::json& body, Endpoint& endpoint, const ApiSer
     return enabled.error();
   } else if (*enabled) {
     endpoint.enabled = **enabled;
-    if (endpoint.enabled) endpoint.disabled_reason.clear();
-    else if (endpoint.disabled_reason.empty()) endpoint.disabled_reason = "disabled through the API";
+    if (endpoint.enabled)
+      endpoint.disabled_reason.clear();
+    else if (endpoint.disabled_reason.empty())
+      endpoint.disabled_reason = "disabled through the API";
   }
   return {};
 }
@@ -118,8 +125,8 @@ void create_endpoint(ApiCall& call, const ApiServices& services) {
   Endpoint endpoint;
   endpoint.id = new_id("ep", now);
   endpoint.workspace_id = call.params["ws"];
-  endpoint.profile = std::string(kStandardWebhooksProfile);
-  if (auto applied = apply_fields(*body, endpoint, services); !applied) return call.respond(error_response(applied.error()));
+  if (auto applied = apply_fields(*body, endpoint, services); !applied)
+    return call.respond(error_response(applied.error()));
   if (endpoint.secrets.empty()) endpoint.secrets = {generate_secret()};
   endpoint.created_at_ms = endpoint.updated_at_ms = now;
   store_and_respond(call, services, 201, [&] { return services.store.create_endpoint(endpoint); });
@@ -130,20 +137,23 @@ void update_endpoint(ApiCall& call, const ApiServices& services) {
   if (!body) return call.respond(error_response(body.error()));
   auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
   if (!endpoint) return call.respond(error_response(endpoint.error()));
-  if (auto applied = apply_fields(*body, *endpoint, services); !applied) return call.respond(error_response(applied.error()));
+  if (auto applied = apply_fields(*body, *endpoint, services); !applied)
+    return call.respond(error_response(applied.error()));
   endpoint->updated_at_ms = services.clock.now_ms();
   store_and_respond(call, services, 200, [&] { return services.store.update_endpoint(*endpoint); });
 }
 
 void rotate_secret(ApiCall& call, const ApiServices& services) {
-  auto body = call.request.body.empty() ? Result<nlohmann::json>(nlohmann::json::object()) : json_object_body(call.request);
+  auto body =
+      call.request.body.empty() ? Result<nlohmann::json>(nlohmann::json::object()) : json_object_body(call.request);
   if (!body) return call.respond(error_response(body.error()));
   auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
   if (!endpoint) return call.respond(error_response(endpoint.error()));
   auto secret = optional_string(*body, "secret");
   if (!secret) return call.respond(error_response(secret.error()));
   const std::string next = secret->value_or(generate_secret());
-  if (auto key = secret_key(next); !key) return call.respond(error_response(invalid("\"secret\": " + key.error().message)));
+  if (auto key = secret_key(next); !key)
+    return call.respond(error_response(invalid("\"secret\": " + key.error().message)));
   // The previous secret keeps signing too until the next rotation.
   endpoint->secrets.insert(endpoint->secrets.begin(), next);
   if (endpoint->secrets.size() > kMaxSecrets) endpoint->secrets.resize(kMaxSecrets);
@@ -158,22 +168,13 @@ void send_test_event(ApiCall& call, const ApiServices& services) {
   if (!type_name) return call.respond(error_response(type_name.error()));
   auto endpoint = services.store.get_endpoint(call.params["ws"], call.params["ep"]);
   if (!endpoint) return call.respond(error_response(endpoint.error()));
-  auto type = services.store.get_event_type(*type_name);
-  if (!type) {
-    if (type.error().code == ErrorCode::not_found) {
-      return call.respond(error_response(404, "not_found", "unknown event type \"" + *type_name + "\""));
-    }
-    return call.respond(error_response(type.error()));
-  }
-  if (type->examples_json.empty()) {
-    return call.respond(error_response(422, "unprocessable", "event type \"" + *type_name + "\" has no example"));
-  }
-  ParsedMessage message;
-  message.type = type->name;
-  message.data = type->examples_json.front();
   const std::string workspace_id = call.params["ws"];
+  auto workspace = services.workspace_settings(workspace_id);
+  if (!workspace) return call.respond(error_response(workspace.error()));
+  auto message = test_message(*services.catalogs.snapshot(), *workspace, *type_name);
+  if (!message) return call.respond(error_response(message.error()));
   services.ingestor.publish_test(
-      workspace_id, std::move(message), endpoint->id,
+      workspace_id, std::move(*message), endpoint->id,
       [respond = std::move(call.respond), &services, workspace_id](Result<std::vector<PublishOutcome>> outcomes) {
         if (!outcomes) return respond(error_response(outcomes.error()));
         const PublishOutcome& outcome = outcomes->front();
@@ -222,7 +223,8 @@ void add_endpoint_routes(Router& router, const ApiServices& services) {
     query.page = *page;
     if (auto state = query_param(call.request.query, "state")) {
       query.state = parse_delivery_state(*state);
-      if (!query.state) return call.respond(error_response(400, "bad_request", "state must be pending, retrying, succeeded or failed"));
+      if (!query.state)
+        return call.respond(error_response(400, "bad_request", "state must be pending, retrying, succeeded or failed"));
     }
     if (auto endpoint = s->store.get_endpoint(call.params["ws"], call.params["ep"]); !endpoint) {
       return call.respond(error_response(endpoint.error()));

@@ -1,5 +1,7 @@
 #include "api/json_views.hpp"
 
+#include <algorithm>
+
 #include "core/time_format.hpp"
 
 namespace ferry {
@@ -27,6 +29,10 @@ nlohmann::json raw_json(const std::string& text) {
 nlohmann::json to_json(const Workspace& workspace) {
   return {{"id", workspace.id},
           {"name", workspace.name},
+          {"catalog", workspace.catalog.empty() ? nlohmann::json(nullptr) : nlohmann::json(workspace.catalog)},
+          {"profile", workspace.profile.empty() ? nlohmann::json(nullptr) : nlohmann::json(workspace.profile)},
+          {"validate_payloads", workspace.validate_payloads},
+          {"test_mode", workspace.test_mode},
           {"created_at", format_rfc3339(workspace.created_at_ms)},
           {"updated_at", format_rfc3339(workspace.updated_at_ms)}};
 }
@@ -48,7 +54,7 @@ nlohmann::json to_json(const Endpoint& endpoint) {
           {"description", endpoint.description},
           {"secret", endpoint.secrets.empty() ? nlohmann::json(nullptr) : nlohmann::json(endpoint.secrets.front())},
           {"filter_types", endpoint.filter_types},
-          {"profile", endpoint.profile},
+          {"profile", endpoint.profile.empty() ? nlohmann::json(nullptr) : nlohmann::json(endpoint.profile)},
           {"headers", std::move(headers)},
           {"rate_limit", endpoint.rate_limit ? nlohmann::json(*endpoint.rate_limit) : nlohmann::json(nullptr)},
           {"enabled", endpoint.enabled},
@@ -64,50 +70,56 @@ nlohmann::json to_json(const Message& message) {
           {"type", message.type},
           {"data", raw_json(message.payload)},
           {"created_at", format_rfc3339(message.created_at_ms)},
-          {"test", message.test}};
+          {"test", message.test},
+          {"flags", message.flags},
+          {"passive", std::find(message.flags.begin(), message.flags.end(), "PASSIVE") != message.flags.end()}};
 }
 
 nlohmann::json to_json(const Delivery& delivery) {
   const bool open = delivery.state == DeliveryState::pending || delivery.state == DeliveryState::retrying;
-  return {{"id", delivery.id},
-          {"workspace_id", delivery.workspace_id},
-          {"message_id", delivery.message_id},
-          {"endpoint_id", delivery.endpoint_id},
-          {"state", delivery_state_name(delivery.state)},
-          {"attempt_count", delivery.attempt_count},
-          {"next_attempt_at", open ? nlohmann::json(format_rfc3339(delivery.next_attempt_at_ms)) : nlohmann::json(nullptr)},
-          {"created_at", format_rfc3339(delivery.created_at_ms)},
-          {"updated_at", format_rfc3339(delivery.updated_at_ms)}};
+  return {
+      {"id", delivery.id},
+      {"workspace_id", delivery.workspace_id},
+      {"message_id", delivery.message_id},
+      {"endpoint_id", delivery.endpoint_id},
+      {"state", delivery_state_name(delivery.state)},
+      {"attempt_count", delivery.attempt_count},
+      {"next_attempt_at", open ? nlohmann::json(format_rfc3339(delivery.next_attempt_at_ms)) : nlohmann::json(nullptr)},
+      {"created_at", format_rfc3339(delivery.created_at_ms)},
+      {"updated_at", format_rfc3339(delivery.updated_at_ms)}};
 }
 
 nlohmann::json to_json(const Attempt& attempt) {
-  return {{"id", attempt.id},
-          {"workspace_id", attempt.workspace_id},
-          {"delivery_id", attempt.delivery_id},
-          {"message_id", attempt.message_id},
-          {"endpoint_id", attempt.endpoint_id},
-          {"attempt_number", attempt.attempt_number},
-          {"started_at", format_rfc3339(attempt.started_at_ms)},
-          {"latency_ms", static_cast<double>(attempt.latency_us) / 1000.0},
-          {"url", attempt.url},
-          {"request_headers", headers_object(attempt.request_headers)},
-          {"response_status",
-           attempt.response_status ? nlohmann::json(*attempt.response_status) : nlohmann::json(nullptr)},
-          {"response_headers", headers_object(attempt.response_headers)},
-          {"response_body", attempt.response_body},
-          {"error", attempt.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(attempt.error)},
-          {"error_detail", attempt.error_detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(attempt.error_detail)}};
+  return {
+      {"id", attempt.id},
+      {"workspace_id", attempt.workspace_id},
+      {"delivery_id", attempt.delivery_id},
+      {"message_id", attempt.message_id},
+      {"endpoint_id", attempt.endpoint_id},
+      {"attempt_number", attempt.attempt_number},
+      {"started_at", format_rfc3339(attempt.started_at_ms)},
+      {"latency_ms", static_cast<double>(attempt.latency_us) / 1000.0},
+      {"url", attempt.url},
+      {"request_headers", headers_object(attempt.request_headers)},
+      {"response_status", attempt.response_status ? nlohmann::json(*attempt.response_status) : nlohmann::json(nullptr)},
+      {"response_headers", headers_object(attempt.response_headers)},
+      {"response_body", attempt.response_body},
+      {"error", attempt.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(attempt.error)},
+      {"error_detail", attempt.error_detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(attempt.error_detail)}};
 }
 
 nlohmann::json to_json(const EventType& type) {
   nlohmann::json examples = nlohmann::json::array();
   for (const auto& example : type.examples_json) examples.push_back(raw_json(example));
   return {{"name", type.name},
+          {"catalog", type.catalog.empty() ? nlohmann::json(nullptr) : nlohmann::json(type.catalog)},
           {"group", type.group},
           {"description", type.description},
           {"schema", type.schema_json.empty() ? nlohmann::json(nullptr) : raw_json(type.schema_json)},
           {"examples", std::move(examples)},
           {"flags", type.flags},
+          {"passive", std::find(type.flags.begin(), type.flags.end(), "PASSIVE") != type.flags.end()},
+          {"deprecated", std::find(type.flags.begin(), type.flags.end(), "deprecated") != type.flags.end()},
           {"archived", type.archived},
           {"created_at", format_rfc3339(type.created_at_ms)},
           {"updated_at", format_rfc3339(type.updated_at_ms)}};

@@ -2,6 +2,7 @@
 #include "api/api_support.hpp"
 #include "api/json_views.hpp"
 #include "core/time_format.hpp"
+#include "ingest/message_preparation.hpp"
 
 namespace ferry {
 
@@ -15,13 +16,33 @@ Ingestor::Callback answer_publish(HttpRespond respond, Metrics& metrics, bool ba
     nlohmann::json data = nlohmann::json::array();
     for (const auto& outcome : *outcomes) {
       if (outcome.error) return respond(error_response(*outcome.error));
-      (outcome.duplicate ? metrics.messages_duplicate : metrics.messages_published).fetch_add(1, std::memory_order_relaxed);
+      (outcome.duplicate ? metrics.messages_duplicate : metrics.messages_published)
+          .fetch_add(1, std::memory_order_relaxed);
       metrics.deliveries_created.fetch_add(static_cast<std::uint64_t>(outcome.deliveries_created),
                                            std::memory_order_relaxed);
       data.push_back(to_json(outcome));
     }
     respond(json_response(202, batch ? nlohmann::json{{"data", std::move(data)}} : std::move(data.front())));
   };
+}
+
+// Applies the workspace's catalog to each message; errors of a batch name
+// the failing item.
+Status prepare_all(const ApiServices& services, const std::string& workspace_id, std::vector<ParsedMessage>& messages,
+                   bool batch) {
+  auto workspace = services.workspace_settings(workspace_id);
+  if (!workspace) return workspace.error();
+  const auto catalogs = services.catalogs.snapshot();
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    auto prepared = prepare_message(*catalogs, *workspace, std::move(messages[i]));
+    if (!prepared) {
+      Error error = prepared.error();
+      if (batch) error.message = "messages[" + std::to_string(i) + "]: " + error.message;
+      return error;
+    }
+    messages[i] = std::move(*prepared);
+  }
+  return {};
 }
 
 void publish(ApiCall& call, const ApiServices& services) {
@@ -35,6 +56,9 @@ void publish(ApiCall& call, const ApiServices& services) {
   }
   std::vector<ParsedMessage> messages;
   messages.push_back(std::move(*parsed));
+  if (auto prepared = prepare_all(services, call.params["ws"], messages, false); !prepared) {
+    return call.respond(error_response(prepared.error()));
+  }
   services.ingestor.publish(call.params["ws"], std::move(messages),
                             answer_publish(std::move(call.respond), services.metrics, false));
 }
@@ -42,6 +66,9 @@ void publish(ApiCall& call, const ApiServices& services) {
 void publish_batch(ApiCall& call, const ApiServices& services) {
   auto parsed = parse_batch_body(call.request.body);
   if (!parsed) return call.respond(error_response(parsed.error()));
+  if (auto prepared = prepare_all(services, call.params["ws"], *parsed, true); !prepared) {
+    return call.respond(error_response(prepared.error()));
+  }
   services.ingestor.publish(call.params["ws"], std::move(*parsed),
                             answer_publish(std::move(call.respond), services.metrics, true));
 }
@@ -56,8 +83,8 @@ void list_messages(ApiCall& call, const ApiServices& services) {
     if (auto text = query_param(call.request.query, name)) {
       *target = parse_time(*text);
       if (!*target) {
-        return call.respond(error_response(400, "bad_request",
-                                           std::string(name) + " must be an RFC 3339 time or epoch milliseconds"));
+        return call.respond(
+            error_response(400, "bad_request", std::string(name) + " must be an RFC 3339 time or epoch milliseconds"));
       }
     }
   }

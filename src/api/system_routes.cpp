@@ -14,9 +14,11 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
   nlohmann::json paths = nlohmann::json::object();
   for (const auto& route : router.routes()) {
     nlohmann::json operation = {{"responses", {{"default", {{"description", "see docs/api.md"}}}}}};
-    if (route.access != Access::open) operation["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
+    if (route.access != Access::open)
+      operation["security"] = nlohmann::json::array({{{"bearer", nlohmann::json::array()}}});
     nlohmann::json parameters = nlohmann::json::array();
-    for (std::size_t open = route.pattern.find('{'); open != std::string::npos; open = route.pattern.find('{', open + 1)) {
+    for (std::size_t open = route.pattern.find('{'); open != std::string::npos;
+         open = route.pattern.find('{', open + 1)) {
       const std::size_t close = route.pattern.find('}', open);
       parameters.push_back({{"name", route.pattern.substr(open + 1, close - open - 1)},
                             {"in", "path"},
@@ -37,7 +39,9 @@ nlohmann::json openapi_document(const Router& router, const std::string& version
 }  // namespace
 
 void add_system_routes(Router& router, const ApiServices& services) {
-  router.add("GET", "/healthz", Access::open, [](ApiCall& call) { call.respond(json_response(200, {{"status", "ok"}})); });
+  router.add("GET", "/healthz", Access::open, [](ApiCall& call) {
+    call.respond(json_response(200, {{"status", "ok"}}));
+  });
   router.add("GET", "/metrics", Access::open, [&metrics = services.metrics](ApiCall& call) {
     HttpResponse response;
     response.content_type = "text/plain; version=0.0.4";
@@ -47,10 +51,11 @@ void add_system_routes(Router& router, const ApiServices& services) {
   router.add("GET", "/api/openapi.json", Access::open, [&router, version = services.version](ApiCall& call) {
     call.respond(json_response(200, openapi_document(router, version)));
   });
-  router.add("GET", "/api/v1/profiles", Access::any, [](ApiCall& call) {
+  // Every profile in full, in the format of a profile file (docs/profiles.md).
+  router.add("GET", "/api/v1/profiles", Access::any, [s = &services](ApiCall& call) {
     nlohmann::json data = nlohmann::json::array();
-    for (const auto& profile : builtin_wire_profiles()) {
-      data.push_back({{"name", profile.name}, {"description", profile.description}});
+    for (const WireProfile* profile : s->profiles.all()) {
+      data.push_back(nlohmann::json::parse(wire_profile_to_json(*profile)));
     }
     call.respond(json_response(200, {{"data", std::move(data)}}));
   });

@@ -11,11 +11,56 @@ namespace {
 bool is_valid_workspace_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
+}
+
+// Reads the settings a request may change. Whoever may change the catalog,
+// validation or test mode changes what the workspace accepts: admin only.
+Status apply_settings(const nlohmann::json& body, const ApiServices& services, bool admin, Workspace& workspace) {
+  auto catalog = optional_string(body, "catalog");
+  if (!catalog) return catalog.error();
+  auto profile = optional_string(body, "profile");
+  if (!profile) return profile.error();
+  auto validate = optional_bool(body, "validate_payloads");
+  if (!validate) return validate.error();
+  auto test_mode = optional_bool(body, "test_mode");
+  if (!test_mode) return test_mode.error();
+  const bool catalog_given = body.contains("catalog");
+  if (!admin && (catalog_given || validate->has_value() || test_mode->has_value())) {
+    return make_error(ErrorCode::forbidden, "changing the catalog, validation or test mode needs the admin token");
+  }
+  if (catalog_given) {
+    workspace.catalog = catalog->value_or("");
+    const CatalogSettings* settings = services.catalogs.snapshot()->catalog(workspace.catalog);
+    if (settings == nullptr) {
+      return make_error(ErrorCode::unprocessable,
+                        "\"catalog\": no catalog is named \"" + workspace.catalog + "\" (GET /api/v1/catalogs)");
+    }
+    // A catalog brings its product's wire profile unless one is named.
+    if (!body.contains("profile")) workspace.profile = settings->profile;
+  }
+  if (body.contains("profile")) {
+    workspace.profile = profile->value_or("");
+    if (!workspace.profile.empty() && services.profiles.find(workspace.profile) == nullptr) {
+      return make_error(ErrorCode::unprocessable, "\"profile\" must name a wire profile (GET /api/v1/profiles)");
+    }
+  }
+  if (*validate) workspace.validate_payloads = **validate;
+  if (*test_mode) workspace.test_mode = **test_mode;
+  return {};
+}
+
+// The index keeps each workspace's settings: refresh it after a change.
+void respond_with_workspace(ApiCall& call, const ApiServices& services, int status, Result<Workspace> saved) {
+  if (!saved) return call.respond(error_response(saved.error()));
+  if (auto refreshed = services.refresh_subscriptions(saved->id); !refreshed) {
+    return call.respond(error_response(refreshed.error()));
+  }
+  call.respond(json_response(status, to_json(*saved)));
 }
 
 void create_workspace(ApiCall& call, const ApiServices& services) {
@@ -32,9 +77,11 @@ void create_workspace(ApiCall& call, const ApiServices& services) {
     return call.respond(error_response(422, "unprocessable", "\"id\" must be 1 to 64 characters of [A-Za-z0-9_.-]"));
   }
   workspace.name = std::move(*name);
+  if (auto applied = apply_settings(*body, services, call.caller.admin, workspace); !applied) {
+    return call.respond(error_response(applied.error()));
+  }
   workspace.created_at_ms = workspace.updated_at_ms = now;
-  respond_with(call, services.store.create_workspace(workspace), 201,
-               [](const Workspace& created) { return to_json(created); });
+  respond_with_workspace(call, services, 201, services.store.create_workspace(workspace));
 }
 
 void list_workspaces(ApiCall& call, const ApiServices& services) {
@@ -42,7 +89,8 @@ void list_workspaces(ApiCall& call, const ApiServices& services) {
     // A workspace key sees its own workspace and nothing else.
     auto own = services.store.get_workspace(call.caller.workspace_id);
     if (!own) return call.respond(error_response(own.error()));
-    return call.respond(json_response(200, {{"data", nlohmann::json::array({to_json(*own)})}, {"next_cursor", nullptr}}));
+    return call.respond(
+        json_response(200, {{"data", nlohmann::json::array({to_json(*own)})}, {"next_cursor", nullptr}}));
   }
   auto page = page_request(call.request.query);
   if (!page) return call.respond(error_response(page.error()));
@@ -58,9 +106,11 @@ void update_workspace(ApiCall& call, const ApiServices& services) {
   auto name = optional_string(*body, "name");
   if (!name) return call.respond(error_response(name.error()));
   if (*name) workspace->name = std::move(**name);
+  if (auto applied = apply_settings(*body, services, call.caller.admin, *workspace); !applied) {
+    return call.respond(error_response(applied.error()));
+  }
   workspace->updated_at_ms = services.clock.now_ms();
-  respond_with(call, services.store.update_workspace(*workspace), 200,
-               [](const Workspace& updated) { return to_json(updated); });
+  respond_with_workspace(call, services, 200, services.store.update_workspace(*workspace));
 }
 
 void create_api_key(ApiCall& call, const ApiServices& services) {
@@ -102,7 +152,8 @@ void add_workspace_routes(Router& router, const ApiServices& services) {
     s->subscriptions.remove_workspace(id);
     call.respond(no_content());
   });
-  router.add("POST", "/api/v1/workspaces/{ws}/api-keys", Access::admin, [s](ApiCall& call) { create_api_key(call, *s); });
+  router.add("POST", "/api/v1/workspaces/{ws}/api-keys", Access::admin,
+             [s](ApiCall& call) { create_api_key(call, *s); });
   router.add("GET", "/api/v1/workspaces/{ws}/api-keys", Access::admin, [s](ApiCall& call) {
     respond_with(call, s->store.list_api_keys(call.params["ws"]), 200,
                  [](const std::vector<ApiKey>& keys) { return list_to_json(keys); });

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "cli/catalog_command.hpp"
 #include "cli/serve_command.hpp"
 #include "cli/serve_settings.hpp"
 #include "cli/store_command.hpp"
@@ -12,7 +13,8 @@ namespace {
 
 std::string env_name(const std::string& setting) {
   std::string name = "FERRY_";
-  for (char c : setting) name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : setting)
+    name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return name;
 }
 
@@ -53,6 +55,10 @@ int main(int argc, char** argv) {
     auto* option = serve->add_option("--" + spec.name, given[spec.name], spec.help)->envname(env_name(spec.name));
     const auto it = texts.find(spec.name);
     option->default_str(it != texts.end() ? it->second : spec.default_value);
+    // Lists of files may be given by repeating the flag.
+    if (spec.name == "catalog" || spec.name == "profile-file") {
+      option->multi_option_policy(CLI::MultiOptionPolicy::Join)->delimiter(',');
+    }
   }
 
   auto* store = app.add_subcommand("store", "work on a Ferry store");
@@ -64,9 +70,33 @@ int main(int argc, char** argv) {
   copy->add_option("--to", copy_settings.to, "postgresql:// URL or data directory to copy into")->required();
   copy->add_flag("--merge", copy_settings.merge, "copy into a store that already holds data; existing ids are kept");
 
+  auto* catalog = app.add_subcommand("catalog", "read catalogs of event types (docs/catalogs.md)");
+  catalog->require_subcommand(1);
+  ferry::CatalogCommandSettings catalog_settings;
+  auto add_catalog_options = [&catalog_settings](CLI::App* command) {
+    command->add_option("--catalog", catalog_settings.catalogs,
+                        "catalog file or directory of them (repeatable; default: catalogs)");
+    command->add_option("--profile-file", catalog_settings.profile_files,
+                        "custom wire profile file the catalogs may name (repeatable)");
+    command->add_flag("--json", catalog_settings.json, "print JSON");
+  };
+  auto* catalog_list = catalog->add_subcommand("list", "list the event types of the catalogs");
+  add_catalog_options(catalog_list);
+  auto* catalog_show = catalog->add_subcommand("show", "print one event type: schema, examples, flags, decision");
+  catalog_show->add_option("type", catalog_settings.type, "event type name")->required();
+  add_catalog_options(catalog_show);
+  auto* catalog_validate =
+      catalog->add_subcommand("validate", "check a catalog file and every example against its schema");
+  catalog_validate->add_option("file", catalog_settings.file, "catalog file")->required();
+  catalog_validate->add_option("--profile-file", catalog_settings.profile_files,
+                               "custom wire profile file the catalog may name (repeatable)");
+
   CLI11_PARSE(app, argc, argv);
 
   if (copy->parsed()) return ferry::run_store_copy(copy_settings);
+  if (catalog_list->parsed()) return ferry::run_catalog_list(catalog_settings);
+  if (catalog_show->parsed()) return ferry::run_catalog_show(catalog_settings);
+  if (catalog_validate->parsed()) return ferry::run_catalog_validate(catalog_settings);
 
   if (serve->parsed()) {
     for (const auto& spec : ferry::serve_setting_specs()) {

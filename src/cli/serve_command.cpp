@@ -13,6 +13,7 @@
 
 #include "api/api_handler.hpp"
 #include "api/http_server.hpp"
+#include "catalog/catalog_registry.hpp"
 #include "core/ids.hpp"
 #include "core/subscription_index.hpp"
 #include "delivery/curl_transport.hpp"
@@ -65,6 +66,41 @@ int fail(const std::string& message) {
   return 1;
 }
 
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::not_found, "cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Status load_profile_files(const ServeSettings& settings, WireProfiles& profiles) {
+  for (const auto& path : settings.profile_files) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    auto parsed = parse_wire_profiles(*text);
+    if (!parsed) return make_error(parsed.error().code, path + ": " + parsed.error().message);
+    for (auto& profile : *parsed) {
+      if (auto added = profiles.add(std::move(profile)); !added) {
+        return make_error(added.error().code, path + ": " + added.error().message);
+      }
+    }
+  }
+  return {};
+}
+
+Status load_catalog_files(const ServeSettings& settings, const WireProfiles& profiles, CatalogRegistry& catalogs) {
+  for (const auto& path : settings.catalog_files) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    auto file = parse_catalog_file(*text, [&](std::string_view name) { return profiles.find(name) != nullptr; });
+    if (!file) return make_error(file.error().code, path + ": " + file.error().message);
+    auto loaded = catalogs.load(*file);
+    if (!loaded) return make_error(loaded.error().code, path + ": " + loaded.error().message);
+    spdlog::info("catalog {} loaded from {}: {} event types{}", loaded->catalog, path, loaded->types_loaded,
+                 loaded->types_archived > 0 ? ", " + std::to_string(loaded->types_archived) + " archived" : "");
+  }
+  return {};
+}
+
 }  // namespace
 
 int run_serve(const ServeSettings& settings) {
@@ -92,8 +128,12 @@ int run_serve(const ServeSettings& settings) {
 
   SystemClock clock;
   Metrics metrics;
+  WireProfiles profiles;
+  if (auto loaded = load_profile_files(settings, profiles); !loaded) return fail(loaded.error().message);
+  CatalogRegistry catalogs(the_store, clock);
+  if (auto loaded = load_catalog_files(settings, profiles, catalogs); !loaded) return fail(loaded.error().message);
   SubscriptionIndex subscriptions;
-  SubscriptionSync subscription_sync(the_store, subscriptions);
+  SubscriptionSync subscription_sync(the_store, subscriptions, [&catalogs] { return catalogs.reload(); });
 
   const std::string user_agent = std::string("Ferry/") + kFerryVersion;
   CurlTransportConfig transport_config;
@@ -112,6 +152,15 @@ int run_serve(const ServeSettings& settings) {
   scheduler_config.max_response_body = settings.max_response_body_bytes;
   scheduler_config.user_agent = user_agent;
   scheduler_config.lease = settings.lease_timeout;
+  // An endpoint's own profile, else its workspace's, else Standard Webhooks.
+  scheduler_config.profile_for = [&profiles, &subscriptions](const Endpoint& endpoint) -> const WireProfile& {
+    std::string name = endpoint.profile;
+    if (name.empty()) {
+      if (auto workspace = subscriptions.workspace(endpoint.workspace_id)) name = workspace->workspace().profile;
+    }
+    const WireProfile* profile = name.empty() ? nullptr : profiles.find(name);
+    return profile != nullptr ? *profile : *profiles.find(kStandardWebhooksProfile);
+  };
   Scheduler scheduler(the_store, transport, clock, metrics, scheduler_config,
                       [&](const std::string& workspace_id) { subscription_sync.workspace_changed(workspace_id); });
 
@@ -132,16 +181,21 @@ int run_serve(const ServeSettings& settings) {
     switch (change.kind) {
       case StoreChange::Kind::deliveries_due: scheduler.wake(); break;
       case StoreChange::Kind::endpoints_changed: subscription_sync.workspace_changed(change.workspace_id); break;
+      case StoreChange::Kind::catalogs_changed: subscription_sync.catalogs_changed(); break;
       case StoreChange::Kind::everything_changed:
         subscription_sync.everything_changed();
         scheduler.wake();
         break;
     }
   });
-  // After watch(): an endpoint changed elsewhere from here on is heard of.
+  // After watch(): an endpoint or catalog changed elsewhere from here on is heard of.
   if (auto loaded = reload_all_subscriptions(the_store, subscriptions); !loaded) {
     watch_gate.close();
     return fail("cannot read endpoints: " + loaded.error().message);
+  }
+  if (auto loaded = catalogs.reload(); !loaded) {
+    watch_gate.close();
+    return fail("cannot read catalogs: " + loaded.error().message);
   }
 
   StoreUpkeepConfig upkeep_config;
@@ -149,7 +203,9 @@ int run_serve(const ServeSettings& settings) {
   StoreUpkeep upkeep(the_store, clock, upkeep_config);
 
   Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{}, [&scheduler] { scheduler.wake(); });
-  ApiServices services{the_store, ingestor, subscriptions, metrics, clock, *targets, [&scheduler] { scheduler.wake(); },
+  ApiServices services{the_store,    ingestor,     subscriptions,
+                       catalogs,     profiles,     metrics,
+                       clock,        *targets,     [&scheduler] { scheduler.wake(); },
                        *admin_token, kFerryVersion};
   ApiHandler api(services, settings.api_workers);
 

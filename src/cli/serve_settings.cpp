@@ -22,7 +22,8 @@ const std::vector<SettingSpec>& serve_setting_specs() {
        "how long a node's claim on a delivery lasts; a dead node's work is taken over after this (> request-timeout)",
        "60s"},
       {"retention-days", "messages, deliveries and attempts older than this are removed", "30"},
-      {"allow-targets", "CIDR[,CIDR...] that deliveries may reach although refused by default (loopback, private...)", ""},
+      {"allow-targets", "CIDR[,CIDR...] that deliveries may reach although refused by default (loopback, private...)",
+       ""},
       {"time-factor", "multiplies every scheduled retry delay (tests use 0.001)", "1"},
       {"retry-schedule", "delay before each attempt, comma-separated; its length is the attempt count",
        "0s,5s,5m,30m,2h,5h,10h,10h"},
@@ -43,6 +44,8 @@ const std::vector<SettingSpec>& serve_setting_specs() {
       {"log-format", "text or json", "text"},
       {"verify-tls", "verify endpoints' TLS certificates", "true"},
       {"tls-ca-file", "CA bundle for verifying endpoints (empty: the system's)", ""},
+      {"catalog", "catalog file to load at start (docs/catalogs.md); repeat, or separate with commas", ""},
+      {"profile-file", "custom wire profile file to load at start (docs/profiles.md); repeat, or comma-separate", ""},
   };
   return specs;
 }
@@ -62,21 +65,30 @@ Result<std::map<std::string, std::string>> read_settings_file(const std::string&
     for (auto& c : name) c = c == '_' ? '-' : c;
     bool known = false;
     for (const auto& spec : serve_setting_specs()) known = known || spec.name == name;
-    if (!known) return make_error(ErrorCode::bad_request, "config file " + path + ": unknown setting \"" + std::string(key.str()) + "\"");
-    if (auto text = node.value<std::string>()) texts[name] = *text;
-    else if (auto integer = node.value<std::int64_t>()) texts[name] = std::to_string(*integer);
-    else if (auto number = node.value<double>()) texts[name] = std::to_string(*number);
-    else if (auto flag = node.value<bool>()) texts[name] = *flag ? "true" : "false";
+    if (!known)
+      return make_error(ErrorCode::bad_request,
+                        "config file " + path + ": unknown setting \"" + std::string(key.str()) + "\"");
+    if (auto text = node.value<std::string>())
+      texts[name] = *text;
+    else if (auto integer = node.value<std::int64_t>())
+      texts[name] = std::to_string(*integer);
+    else if (auto number = node.value<double>())
+      texts[name] = std::to_string(*number);
+    else if (auto flag = node.value<bool>())
+      texts[name] = *flag ? "true" : "false";
     else if (const auto* array = node.as_array()) {
       std::string joined;
       for (const auto& item : *array) {
         auto value = item.value<std::string>();
-        if (!value) return make_error(ErrorCode::bad_request, "config file " + path + ": \"" + std::string(key.str()) + "\" must hold strings");
+        if (!value)
+          return make_error(ErrorCode::bad_request,
+                            "config file " + path + ": \"" + std::string(key.str()) + "\" must hold strings");
         joined += (joined.empty() ? "" : ",") + *value;
       }
       texts[name] = joined;
     } else {
-      return make_error(ErrorCode::bad_request, "config file " + path + ": \"" + std::string(key.str()) + "\" has an unsupported type");
+      return make_error(ErrorCode::bad_request,
+                        "config file " + path + ": \"" + std::string(key.str()) + "\" has an unsupported type");
     }
   }
   return texts;
@@ -96,6 +108,26 @@ Result<Integer> to_integer(const std::string& name, const std::string& text, Int
     return bad(name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return value;
+}
+
+// "a.json,b.json" (or one per line, as repeated flags arrive) as a list.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  auto flush = [&] {
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+    item.clear();
+  };
+  for (char c : text) {
+    if (c == ',' || c == '\n')
+      flush();
+    else
+      item += c;
+  }
+  flush();
+  return items;
 }
 
 Result<std::chrono::milliseconds> to_duration(const std::string& name, const std::string& text) {
@@ -139,7 +171,8 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
   try {
     std::size_t used = 0;
     settings.retry.time_factor = std::stod(factor, &used);
-    if (used != factor.size() || settings.retry.time_factor < 0 || settings.retry.time_factor > 1000) throw std::out_of_range("");
+    if (used != factor.size() || settings.retry.time_factor < 0 || settings.retry.time_factor > 1000)
+      throw std::out_of_range("");
   } catch (const std::exception&) {
     return bad("time-factor", "must be a number from 0 to 1000");
   }
@@ -212,6 +245,8 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
   if (verify != "true" && verify != "false") return bad("verify-tls", "must be true or false");
   settings.verify_tls = verify == "true";
   settings.tls_ca_file = text("tls-ca-file");
+  settings.catalog_files = split_list(text("catalog"));
+  settings.profile_files = split_list(text("profile-file"));
   return settings;
 }
 

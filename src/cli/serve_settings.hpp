@@ -43,6 +43,9 @@ struct ServeSettings {
   std::string log_format = "text";
   bool verify_tls = true;
   std::string tls_ca_file;
+  // Catalogs (catalogs/*.json) and custom wire profiles to load at start.
+  std::vector<std::string> catalog_files;
+  std::vector<std::string> profile_files;
 };
 
 // One setting as text, before it is typed.

@@ -25,9 +25,9 @@ StoreLocation location_of(const std::string& where) {
 
 std::string describe(const CopyCounts& counts) {
   return std::to_string(counts.workspaces) + " workspaces, " + std::to_string(counts.api_keys) + " API keys, " +
-         std::to_string(counts.endpoints) + " endpoints, " + std::to_string(counts.event_types) + " event types, " +
-         std::to_string(counts.messages) + " messages, " + std::to_string(counts.deliveries) + " deliveries, " +
-         std::to_string(counts.attempts) + " attempts";
+         std::to_string(counts.endpoints) + " endpoints, " + std::to_string(counts.catalogs) + " catalogs, " +
+         std::to_string(counts.event_types) + " event types, " + std::to_string(counts.messages) + " messages, " +
+         std::to_string(counts.deliveries) + " deliveries, " + std::to_string(counts.attempts) + " attempts";
 }
 
 }  // namespace

@@ -20,9 +20,10 @@ struct Endpoint {
   std::vector<std::string> secrets;
   // Event type filter: exact names, "group.*" wildcards or "*". Empty means "*".
   std::vector<std::string> filter_types;
-  std::string profile = "standard-webhooks";
+  // The wire profile its requests go out in; "" follows the workspace's.
+  std::string profile;
   std::vector<std::pair<std::string, std::string>> headers;  // custom request headers
-  std::optional<int> rate_limit;                               // requests per second, if capped
+  std::optional<int> rate_limit;                             // requests per second, if capped
   bool enabled = true;
   std::string disabled_reason;  // why the endpoint was disabled, if it was
   UnixMillis created_at_ms = 0;

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 
@@ -15,7 +16,10 @@ struct Message {
   std::string payload;  // the raw JSON bytes of the producer's "data", kept verbatim
   UnixMillis created_at_ms = 0;
   std::optional<std::string> idempotency_key;
-  bool test = false;  // sent by "Send Test Event", not by the producer
+  bool test = false;  // a test event (Send Test Event, a test-mode workspace, or marked so by the producer)
+  // Its type's flags when it was published (e.g. "PASSIVE"), so that what a
+  // message was counted as does not change when the catalog does.
+  std::vector<std::string> flags;
 };
 
 }  // namespace ferry

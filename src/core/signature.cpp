@@ -6,6 +6,8 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <cctype>
+#include <charconv>
 
 #include "core/base64.hpp"
 #include "core/ids.hpp"
@@ -86,6 +88,67 @@ bool verify_standard_webhooks(std::string_view key, std::string_view message_id,
     matched = constant_time_equals(entry, expected) || matched;
     if (space == std::string_view::npos) break;
     signature_header.remove_prefix(space + 1);
+  }
+  return matched;
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return to_hex(hmac_sha256(key, data)); }
+
+bool verify_hmac_sha256_hex(std::string_view key, std::string_view body, std::string_view signature_hex) {
+  std::string given(signature_hex);
+  for (auto& c : given) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return constant_time_equals(given, hmac_sha256_hex(key, body));
+}
+
+namespace {
+std::string stripe_signed_content(long long timestamp_seconds, std::string_view body) {
+  std::string content = std::to_string(timestamp_seconds);
+  content.push_back('.');
+  content.append(body);
+  return content;
+}
+}  // namespace
+
+std::string stripe_signature_header(std::span<const std::string> keys, long long timestamp_seconds,
+                                    std::string_view body) {
+  const std::string content = stripe_signed_content(timestamp_seconds, body);
+  std::string header = "t=" + std::to_string(timestamp_seconds);
+  for (const auto& key : keys) header += ",v1=" + hmac_sha256_hex(key, content);
+  return header;
+}
+
+std::optional<StripeSignature> parse_stripe_signature_header(std::string_view header) {
+  StripeSignature signature;
+  bool has_timestamp = false;
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    std::string_view entry = header.substr(0, comma);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.starts_with("t=")) {
+      const std::string_view digits = entry.substr(2);
+      const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), signature.timestamp_seconds);
+      if (digits.empty() || parsed.ec != std::errc() || parsed.ptr != digits.data() + digits.size())
+        return std::nullopt;
+      has_timestamp = true;
+    } else if (entry.starts_with("v1=")) {
+      signature.v1.emplace_back(entry.substr(3));
+    }
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  if (!has_timestamp || signature.v1.empty()) return std::nullopt;
+  return signature;
+}
+
+bool verify_stripe_signature(std::string_view key, std::string_view body, std::string_view header) {
+  const auto signature = parse_stripe_signature_header(header);
+  if (!signature) return false;
+  const std::string expected = hmac_sha256_hex(key, stripe_signed_content(signature->timestamp_seconds, body));
+  bool matched = false;
+  for (const auto& candidate : signature->v1) {
+    // Compare every entry so the time taken does not reveal which one matched.
+    matched = constant_time_equals(candidate, expected) || matched;
   }
   return matched;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,5 +45,36 @@ bool verify_standard_webhooks(std::string_view key, std::string_view message_id,
 
 // Constant-time equality of two byte strings.
 bool constant_time_equals(std::string_view a, std::string_view b);
+
+// The schemes of GitHub-style and Stripe-style receivers. Their HMAC key is
+// the secret string exactly as the customer sees it ("whsec_…" included),
+// because that is what those receivers' code passes to its HMAC function.
+
+// Lowercase hex HMAC-SHA256 of `data`.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+// True when `signature_hex` (either case) is the hex HMAC-SHA256 of `body`
+// under `key` (constant-time comparison).
+bool verify_hmac_sha256_hex(std::string_view key, std::string_view body, std::string_view signature_hex);
+
+// The Stripe-Signature form: "t=<timestamp>,v1=<hex HMAC-SHA256 of "{t}.{body}">"
+// with one ",v1=…" per key, in the order given (newest secret first).
+std::string stripe_signature_header(std::span<const std::string> keys, long long timestamp_seconds,
+                                    std::string_view body);
+
+struct StripeSignature {
+  long long timestamp_seconds = 0;
+  std::vector<std::string> v1;  // the hex signatures, in header order
+};
+
+// Reads a Stripe-style header; nullopt when it has no valid "t=" or no
+// "v1=". Entries of other schemes ("v0=…") are skipped, as Stripe's
+// libraries do.
+std::optional<StripeSignature> parse_stripe_signature_header(std::string_view header);
+
+// True when any "v1=" entry of `header` is the signature of "{t}.{body}"
+// under `key`, with t taken from the header (constant-time comparison). How
+// old t may be is the receiver's policy and is not checked here.
+bool verify_stripe_signature(std::string_view key, std::string_view body, std::string_view header);
 
 }  // namespace ferry

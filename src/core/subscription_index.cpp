@@ -1,10 +1,12 @@
 #include "core/subscription_index.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace ferry {
 
-WorkspaceSubscriptions::WorkspaceSubscriptions(std::span<const Endpoint> endpoints) {
+WorkspaceSubscriptions::WorkspaceSubscriptions(Workspace workspace, std::span<const Endpoint> endpoints)
+    : workspace_(std::move(workspace)) {
   for (const auto& endpoint : endpoints) {
     if (!endpoint.enabled) continue;
     const std::size_t index = endpoint_ids_.size();
@@ -57,11 +59,11 @@ std::shared_ptr<const WorkspaceSubscriptions> SubscriptionIndex::workspace(std::
   return it == map->end() ? nullptr : it->second;
 }
 
-void SubscriptionIndex::replace_workspace(const std::string& workspace_id, std::span<const Endpoint> endpoints) {
-  auto entry = std::make_shared<const WorkspaceSubscriptions>(endpoints);
+void SubscriptionIndex::replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints) {
+  auto entry = std::make_shared<const WorkspaceSubscriptions>(workspace, endpoints);
   std::lock_guard lock(mutex_);
   auto next = std::make_shared<Map>(*map_);
-  (*next)[workspace_id] = std::move(entry);
+  (*next)[workspace.id] = std::move(entry);
   map_ = std::move(next);
 }
 
@@ -72,12 +74,12 @@ void SubscriptionIndex::remove_workspace(const std::string& workspace_id) {
   map_ = std::move(next);
 }
 
-void SubscriptionIndex::replace_all(std::span<const Endpoint> endpoints) {
+void SubscriptionIndex::replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints) {
   std::unordered_map<std::string, std::vector<Endpoint>> by_workspace;
   for (const auto& endpoint : endpoints) by_workspace[endpoint.workspace_id].push_back(endpoint);
   auto next = std::make_shared<Map>();
-  for (const auto& [workspace_id, list] : by_workspace) {
-    (*next)[workspace_id] = std::make_shared<const WorkspaceSubscriptions>(list);
+  for (const auto& workspace : workspaces) {
+    (*next)[workspace.id] = std::make_shared<const WorkspaceSubscriptions>(workspace, by_workspace[workspace.id]);
   }
   std::lock_guard lock(mutex_);
   map_ = std::move(next);

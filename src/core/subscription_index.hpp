@@ -9,15 +9,20 @@
 #include <vector>
 
 #include "core/endpoint.hpp"
+#include "core/workspace.hpp"
 
 namespace ferry {
 
 // Which enabled endpoints of one workspace subscribe to which types:
 // a hash map for exact names, a map of dotted prefixes for "group.*"
-// wildcards, and a list for "*". Immutable once built.
+// wildcards, and a list for "*". It also keeps the workspace's settings
+// (catalog, profile, validation, test mode), which publishes read as often
+// as its subscriptions and which change with them. Immutable once built.
 class WorkspaceSubscriptions {
  public:
-  explicit WorkspaceSubscriptions(std::span<const Endpoint> endpoints);
+  WorkspaceSubscriptions(Workspace workspace, std::span<const Endpoint> endpoints);
+
+  const Workspace& workspace() const { return workspace_; }
 
   // Ids of the enabled endpoints whose filter selects `type`, each once, in
   // a stable order.
@@ -31,6 +36,7 @@ class WorkspaceSubscriptions {
   std::vector<std::size_t> everything_;
   std::vector<std::string> endpoint_ids_;
   std::size_t endpoint_count_ = 0;
+  Workspace workspace_;
 };
 
 // Snapshots of every workspace's subscriptions. Readers get an immutable
@@ -40,11 +46,12 @@ class SubscriptionIndex {
  public:
   std::shared_ptr<const WorkspaceSubscriptions> workspace(std::string_view workspace_id) const;
 
-  // Rebuilds the workspace's entry from all of its endpoints (disabled ones are skipped).
-  void replace_workspace(const std::string& workspace_id, std::span<const Endpoint> endpoints);
+  // Rebuilds the workspace's entry from its settings and all of its
+  // endpoints (disabled ones are skipped).
+  void replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints);
   void remove_workspace(const std::string& workspace_id);
-  // Rebuilds everything from every endpoint of every workspace.
-  void replace_all(std::span<const Endpoint> endpoints);
+  // Rebuilds everything from every workspace and every endpoint.
+  void replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints);
 
  private:
   using Map = std::unordered_map<std::string, std::shared_ptr<const WorkspaceSubscriptions>>;

@@ -28,7 +28,9 @@ constexpr UnixMillis kLeaseMarginMs = 2000;
 constexpr UnixMillis kStarvedClaimPauseMs = 20;
 }  // namespace
 
-void Scheduler::start() { thread_ = std::thread([this] { run(); }); }
+void Scheduler::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Scheduler::release(std::vector<DeliveryRef> deliveries) {
   if (deliveries.empty()) return;
@@ -200,7 +202,11 @@ bool Scheduler::take_token(EndpointState& state, const Endpoint& endpoint, UnixM
 }
 
 void Scheduler::send(DueDelivery due, EndpointState& state, UnixMillis now) {
-  auto wire = render_wire_request(due.message, due.endpoint, now, config_.user_agent);
+  Result<WireRequest> wire = [&] {
+    if (!config_.profile_for) return render_wire_request(due.message, due.endpoint, now, config_.user_agent);
+    const WireContext context{due.message, due.endpoint, due.delivery.id, now, config_.user_agent};
+    return render_wire_request(config_.profile_for(due.endpoint), context);
+  }();
   OutgoingRequest request;
   request.url = due.endpoint.url;
   request.connect_timeout = config_.connect_timeout;
@@ -285,10 +291,14 @@ void Scheduler::record(std::vector<Completion>& completions) {
     AttemptRecord record = to_record(completion, now);
     const Attempt& attempt = record.attempt;
     metrics_.observe_attempt_latency(static_cast<double>(attempt.latency_us) / 1e6);
-    if (!attempt.response_status) metrics_.attempts_transport_error.fetch_add(1, std::memory_order_relaxed);
-    else if (record.new_state == DeliveryState::succeeded) metrics_.attempts_success.fetch_add(1, std::memory_order_relaxed);
-    else metrics_.attempts_http_error.fetch_add(1, std::memory_order_relaxed);
-    if (record.new_state == DeliveryState::succeeded) metrics_.deliveries_succeeded.fetch_add(1, std::memory_order_relaxed);
+    if (!attempt.response_status)
+      metrics_.attempts_transport_error.fetch_add(1, std::memory_order_relaxed);
+    else if (record.new_state == DeliveryState::succeeded)
+      metrics_.attempts_success.fetch_add(1, std::memory_order_relaxed);
+    else
+      metrics_.attempts_http_error.fetch_add(1, std::memory_order_relaxed);
+    if (record.new_state == DeliveryState::succeeded)
+      metrics_.deliveries_succeeded.fetch_add(1, std::memory_order_relaxed);
     if (record.new_state == DeliveryState::failed) metrics_.deliveries_failed.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("attempt {} delivery={} endpoint={} status={} error={} latency_ms={:.1f} next={}", attempt.id,
                   attempt.delivery_id, attempt.endpoint_id,

@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "core/retry_policy.hpp"
+#include "core/wire_profile.hpp"
 #include "delivery/transport.hpp"
 #include "store/store.hpp"
 
@@ -35,6 +36,10 @@ struct SchedulerConfig {
   // Longest sleep when nothing is known to be due (the store is the truth;
   // this bounds how late work from elsewhere is noticed).
   std::chrono::milliseconds idle_poll{1000};
+  // The wire profile a delivery to this endpoint goes out in (its own, or
+  // its workspace's). Unset: the built-in the endpoint names, else Standard
+  // Webhooks.
+  std::function<const WireProfile&(const Endpoint&)> profile_for;
 };
 
 // Moves due deliveries from the store to the transport and their outcomes
@@ -74,7 +79,7 @@ class Scheduler {
   struct EndpointState {
     int in_flight = 0;
     std::deque<Claimed> waiting;  // claimed, held back by the cap or the rate limit
-    double tokens = 0;                // rate-limit bucket
+    double tokens = 0;            // rate-limit bucket
     UnixMillis tokens_at_ms = 0;
   };
 
@@ -82,8 +87,8 @@ class Scheduler {
   void record(std::vector<Completion>& completions);
   AttemptRecord to_record(Completion& completion, UnixMillis now);
   struct ClaimOutcome {
-    bool full = false;       // claimed as many as asked: more is probably due
-    bool starved = false;    // claimed fewer while leaving saturated endpoints out
+    bool full = false;     // claimed as many as asked: more is probably due
+    bool starved = false;  // claimed fewer while leaving saturated endpoints out
   };
   ClaimOutcome claim(UnixMillis now);
   void dispatch_waiting(UnixMillis now);

@@ -25,7 +25,8 @@ PublishRequest Ingestor::make_request(const std::string& workspace_id, ParsedMes
   message.payload = std::move(parsed.data);
   message.created_at_ms = now;
   message.idempotency_key = std::move(parsed.idempotency_key);
-  message.test = test;
+  message.test = test || parsed.test;
+  message.flags = std::move(parsed.flags);
   return request;
 }
 
@@ -87,8 +88,8 @@ void Ingestor::run() {
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is committed
       std::size_t messages = 0;
-      while (!queue_.empty() && (batch.empty() || messages + queue_.front().requests.size() <=
-                                                      config_.max_messages_per_commit)) {
+      while (!queue_.empty() &&
+             (batch.empty() || messages + queue_.front().requests.size() <= config_.max_messages_per_commit)) {
         messages += queue_.front().requests.size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

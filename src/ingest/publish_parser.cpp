@@ -1,7 +1,7 @@
 #include "ingest/publish_parser.hpp"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
 #include "core/event_type_name.hpp"
 
@@ -54,7 +54,8 @@ simdjson::error_code raw_value(od::value value, std::string_view& out) {
 
 Result<std::string> string_field(od::value value, const std::string& where, const char* name) {
   std::string_view text;
-  if (value.get_string().get(text) != simdjson::SUCCESS) return unprocessable(where, std::string(name) + " must be a string");
+  if (value.get_string().get(text) != simdjson::SUCCESS)
+    return unprocessable(where, std::string(name) + " must be a string");
   return std::string(text);
 }
 
@@ -65,7 +66,8 @@ Result<ParsedMessage> read_message(od::object object, const std::string& where, 
   bool has_data = false;
   for (auto field : object) {
     std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return make_error(ErrorCode::bad_request, "malformed JSON");
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS)
+      return make_error(ErrorCode::bad_request, "malformed JSON");
     od::value value;
     if (field.value().get(value) != simdjson::SUCCESS) return make_error(ErrorCode::bad_request, "malformed JSON");
     if (key == "type") {
@@ -82,6 +84,10 @@ Result<ParsedMessage> read_message(od::object object, const std::string& where, 
       auto id = string_field(value, where, "\"id\"");
       if (!id) return id.error();
       message.id = std::move(*id);
+    } else if (key == "test") {
+      if (value.get_bool().get(message.test) != simdjson::SUCCESS) {
+        return unprocessable(where, "\"test\" must be true or false");
+      }
     } else if (key == "idempotency_key" && allow_idempotency_key) {
       auto idempotency_key = string_field(value, where, "\"idempotency_key\"");
       if (!idempotency_key) return idempotency_key.error();
@@ -92,7 +98,8 @@ Result<ParsedMessage> read_message(od::object object, const std::string& where, 
   if (!has_type) return unprocessable(where, "\"type\" is required");
   if (!has_data) return unprocessable(where, "\"data\" is required");
   if (!is_valid_event_type_name(message.type)) {
-    return unprocessable(where, "\"type\" must be a dotted name of letters, digits, '_' and '-' (at most 128 characters)");
+    return unprocessable(where,
+                         "\"type\" must be a dotted name of letters, digits, '_' and '-' (at most 128 characters)");
   }
   if (message.id && (message.id->empty() || message.id->size() > kMaxMessageIdLength)) {
     return unprocessable(where, "\"id\" must be 1 to 128 characters");
@@ -145,7 +152,8 @@ Result<std::vector<ParsedMessage>> parse_batch_body(std::string_view body) {
   bool found = false;
   for (auto field : *object) {
     std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return make_error(ErrorCode::bad_request, "malformed JSON");
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS)
+      return make_error(ErrorCode::bad_request, "malformed JSON");
     if (key != "messages") continue;
     if (field.value().get_array().get(items) != simdjson::SUCCESS) {
       return make_error(ErrorCode::unprocessable, "\"messages\" must be an array");
@@ -159,7 +167,8 @@ Result<std::vector<ParsedMessage>> parse_batch_body(std::string_view body) {
   for (auto item : items) {
     const std::string where = "messages[" + std::to_string(index) + "]: ";
     if (index >= kMaxBatchSize) {
-      return make_error(ErrorCode::unprocessable, "a batch holds at most " + std::to_string(kMaxBatchSize) + " messages");
+      return make_error(ErrorCode::unprocessable,
+                        "a batch holds at most " + std::to_string(kMaxBatchSize) + " messages");
     }
     od::object message_object;
     if (item.get_object().get(message_object) != simdjson::SUCCESS) return unprocessable(where, "must be an object");

@@ -15,6 +15,8 @@ struct ParsedMessage {
   std::string data;  // the raw JSON bytes of "data", verbatim
   std::optional<std::string> id;
   std::optional<std::string> idempotency_key;
+  bool test = false;               // "test": true marks a test event
+  std::vector<std::string> flags;  // set from its event type (prepare_message)
 };
 
 inline constexpr std::size_t kMaxBatchSize = 1000;

@@ -14,6 +14,14 @@ constexpr std::chrono::milliseconds kRetryDelay{500};
 }  // namespace
 
 Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, const std::string& workspace_id) {
+  auto workspace = store.get_workspace(workspace_id);
+  if (!workspace) {
+    if (workspace.error().code == ErrorCode::not_found) {
+      index.remove_workspace(workspace_id);
+      return {};
+    }
+    return workspace.error();
+  }
   std::vector<Endpoint> endpoints;
   PageRequest page;
   page.limit = 1000;
@@ -30,22 +38,35 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
     if (!listed->next_cursor) break;
     page.cursor = *listed->next_cursor;
   }
-  index.replace_workspace(workspace_id, endpoints);
+  index.replace_workspace(*workspace, endpoints);
   return {};
 }
 
 Status reload_all_subscriptions(Store& store, SubscriptionIndex& index) {
+  std::vector<Workspace> workspaces;
+  PageRequest page;
+  page.limit = 1000;
+  while (true) {
+    auto listed = store.list_workspaces(page);
+    if (!listed) return listed.error();
+    for (auto& workspace : listed->items) workspaces.push_back(std::move(workspace));
+    if (!listed->next_cursor) break;
+    page.cursor = *listed->next_cursor;
+  }
   auto endpoints = store.list_all_endpoints();
   if (!endpoints) return endpoints.error();
-  index.replace_all(*endpoints);
+  index.replace_all(workspaces, *endpoints);
   return {};
 }
 
-SubscriptionSync::SubscriptionSync(Store& store, SubscriptionIndex& index) : store_(store), index_(index) {}
+SubscriptionSync::SubscriptionSync(Store& store, SubscriptionIndex& index, std::function<Status()> reload_catalogs)
+    : store_(store), index_(index), reload_catalogs_(std::move(reload_catalogs)) {}
 
 SubscriptionSync::~SubscriptionSync() { stop(); }
 
-void SubscriptionSync::start() { thread_ = std::thread([this] { run(); }); }
+void SubscriptionSync::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void SubscriptionSync::stop() {
   {
@@ -64,10 +85,19 @@ void SubscriptionSync::workspace_changed(const std::string& workspace_id) {
   wake_.notify_one();
 }
 
+void SubscriptionSync::catalogs_changed() {
+  {
+    std::lock_guard lock(mutex_);
+    pending_catalogs_ = true;
+  }
+  wake_.notify_one();
+}
+
 void SubscriptionSync::everything_changed() {
   {
     std::lock_guard lock(mutex_);
     pending_all_ = true;
+    pending_catalogs_ = true;
   }
   wake_.notify_one();
 }
@@ -75,13 +105,21 @@ void SubscriptionSync::everything_changed() {
 void SubscriptionSync::run() {
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || pending_all_ || !pending_workspaces_.empty(); });
+    wake_.wait(lock, [this] { return stopping_ || pending_all_ || pending_catalogs_ || !pending_workspaces_.empty(); });
     if (stopping_) return;
     const bool all = std::exchange(pending_all_, false);
+    const bool catalogs = std::exchange(pending_catalogs_, false);
     auto workspaces = std::exchange(pending_workspaces_, {});
     lock.unlock();
 
-    bool failed = false;
+    bool failed = false;  // reloading subscriptions
+    bool catalogs_failed = false;
+    if (catalogs && reload_catalogs_) {
+      if (auto reloaded = reload_catalogs_(); !reloaded) {
+        spdlog::warn("could not reload catalogs: {}", reloaded.error().message);
+        catalogs_failed = true;
+      }
+    }
     if (all) {
       if (auto reloaded = reload_all_subscriptions(store_, index_); !reloaded) {
         spdlog::warn("could not reload subscriptions: {}", reloaded.error().message);
@@ -97,10 +135,11 @@ void SubscriptionSync::run() {
     }
 
     lock.lock();
-    if (failed) {
+    if (failed || catalogs_failed) {
       // Keep the request and try again shortly, unless stopping.
-      if (all) pending_all_ = true;
-      else pending_workspaces_.insert(workspaces.begin(), workspaces.end());
+      if (failed && all) pending_all_ = true;
+      if (failed && !all) pending_workspaces_.insert(workspaces.begin(), workspaces.end());
+      if (catalogs_failed) pending_catalogs_ = true;
       wake_.wait_for(lock, kRetryDelay, [this] { return stopping_; });
       if (stopping_) return;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,13 +19,14 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
 // Rebuilds the whole index from every endpoint in the store.
 Status reload_all_subscriptions(Store& store, SubscriptionIndex& index);
 
-// Keeps the subscription index in step with changes that arrive from
-// elsewhere: another node sharing the database, or a delivery outcome that
-// disabled an endpoint. Requests are cheap and never block on the store; a
-// thread of its own does the reloading, coalescing repeated requests.
+// Keeps the subscription index (and, through `reload_catalogs`, the
+// catalogs) in step with changes that arrive from elsewhere: another node
+// sharing the database, or a delivery outcome that disabled an endpoint.
+// Requests are cheap and never block on the store; a thread of its own does
+// the reloading, coalescing repeated requests.
 class SubscriptionSync {
  public:
-  SubscriptionSync(Store& store, SubscriptionIndex& index);
+  SubscriptionSync(Store& store, SubscriptionIndex& index, std::function<Status()> reload_catalogs = {});
   ~SubscriptionSync();
   SubscriptionSync(const SubscriptionSync&) = delete;
   SubscriptionSync& operator=(const SubscriptionSync&) = delete;
@@ -34,17 +36,20 @@ class SubscriptionSync {
 
   // Safe from any thread, including a store's watcher.
   void workspace_changed(const std::string& workspace_id);
-  void everything_changed();
+  void catalogs_changed();
+  void everything_changed();  // catalogs included
 
  private:
   void run();
 
   Store& store_;
   SubscriptionIndex& index_;
+  std::function<Status()> reload_catalogs_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::set<std::string> pending_workspaces_;
   bool pending_all_ = false;
+  bool pending_catalogs_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };

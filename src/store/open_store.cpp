@@ -14,7 +14,7 @@ bool is_postgres_url(std::string_view database) {
 Result<std::unique_ptr<Store>> open_store(const StoreLocation& location) {
   if (!location.database.empty()) {
     if (!is_postgres_url(location.database)) {
-      return Error{ErrorCode::bad_request, "--database must be a postgresql:// URL"};
+      return make_error(ErrorCode::bad_request, "--database must be a postgresql:// URL");
     }
     auto store = PostgresStore::open(PostgresOptions{location.database, location.pool_size});
     if (!store) return store.error();

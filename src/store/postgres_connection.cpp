@@ -7,6 +7,21 @@
 
 namespace ferry {
 
+std::string pg_array_literal(std::span<const std::string> values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) literal += ',';
+    literal += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
+}
+
 namespace {
 
 // --- binary wire format: big-endian integers
@@ -29,7 +44,9 @@ std::uint64_t get_unsigned(const char* data, int length) {
   return value;
 }
 
-std::int32_t get_i32(const char* data) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(get_unsigned(data, 4))); }
+std::int32_t get_i32(const char* data) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(get_unsigned(data, 4)));
+}
 
 std::string encode_i64(std::int64_t value) {
   std::string out;
@@ -44,7 +61,7 @@ std::string trimmed(std::string text) {
 
 // The value of each setting Ferry wants unless the URL says otherwise.
 // Keepalives notice a server that vanished without closing the connection.
-constexpr std::array<const char*, 6> kDefaultKeywords{"application_name", "keepalives", "keepalives_idle",
+constexpr std::array<const char*, 6> kDefaultKeywords{"application_name",    "keepalives",       "keepalives_idle",
                                                       "keepalives_interval", "keepalives_count", "connect_timeout"};
 
 bool is_connection_loss(std::string_view sqlstate) {
@@ -91,9 +108,7 @@ PgArray& PgArray::null() {
   return *this;
 }
 
-PgArray& PgArray::optional_text(const std::optional<std::string>& value) {
-  return value ? text(*value) : null();
-}
+PgArray& PgArray::optional_text(const std::optional<std::string>& value) { return value ? text(*value) : null(); }
 
 PgArray& PgArray::optional_integer(std::optional<std::int64_t> value) { return value ? integer(*value) : null(); }
 
@@ -182,8 +197,7 @@ std::int64_t PgResult::integer(int row, int column) const {
     case pg_type::int2:
       if (length == 2) return static_cast<std::int16_t>(static_cast<std::uint16_t>(get_unsigned(data, 2)));
       break;
-    default:
-      break;
+    default: break;
   }
   throw std::runtime_error("postgresql: column " + std::to_string(column) + " is not an integer");
 }
@@ -272,7 +286,8 @@ Result<PGconn*> pg_connect_raw(const PgConnectOptions& options) {
   }
   // Notices ("relation already exists, skipping") are not errors; libpq
   // would print them on stderr.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -327,7 +342,7 @@ Error PgConnection::failure(PGresult* result, std::string_view context) {
   }
   std::string text = "postgresql: " + message;
   if (!context.empty()) text += std::string(" (") + std::string(context) + ")";
-  return Error{code_for(sqlstate), std::move(text)};
+  return make_error(code_for(sqlstate), std::move(text));
 }
 
 Result<std::string> PgConnection::prepared(std::string_view sql, const PgParams& params) {

@@ -72,6 +72,9 @@ class PgArray {
   bool has_null_ = false;
 };
 
+// A text[] literal of `values` ({"a","b"}), each element quoted and escaped.
+std::string pg_array_literal(std::span<const std::string> values);
+
 // The parameters of one statement, $1..$N in the order they are added.
 class PgParams {
  public:
@@ -108,7 +111,7 @@ class PgResult {
   std::int64_t affected() const;
 
   bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
-  std::string text(int row, int column) const;  // text or bytea, exact bytes
+  std::string text(int row, int column) const;      // text or bytea, exact bytes
   std::int64_t integer(int row, int column) const;  // int2, int4 or int8
   bool boolean(int row, int column) const;
   std::optional<std::string> optional_text(int row, int column) const;
@@ -261,8 +264,8 @@ class PgPool {
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mutex_
-  int open_ = 0;                                      // guarded by mutex_
-  std::uint64_t generation_ = 0;                      // guarded by mutex_
+  int open_ = 0;                                     // guarded by mutex_
+  std::uint64_t generation_ = 0;                     // guarded by mutex_
 };
 
 }  // namespace ferry

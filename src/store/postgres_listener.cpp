@@ -28,6 +28,8 @@ StoreChange everything_changed() {
 
 std::string pg_deliveries_due_payload(std::string_view node_id) { return std::string(node_id) + "|due"; }
 
+std::string pg_catalogs_changed_payload(std::string_view node_id) { return std::string(node_id) + "|catalogs"; }
+
 std::string pg_endpoints_changed_payload(std::string_view node_id, std::string_view workspace_id) {
   return std::string(node_id) + "|endpoints|" + std::string(workspace_id);
 }
@@ -40,6 +42,10 @@ std::optional<StoreChange> parse_pg_change(std::string_view payload, std::string
   StoreChange change;
   if (rest == "due") {
     change.kind = StoreChange::Kind::deliveries_due;
+    return change;
+  }
+  if (rest == "catalogs") {
+    change.kind = StoreChange::Kind::catalogs_changed;
     return change;
   }
   constexpr std::string_view kEndpoints = "endpoints|";

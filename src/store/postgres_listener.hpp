@@ -17,8 +17,10 @@ namespace ferry {
 // can tell its own changes apart:
 //
 //   <node>|due                  deliveries may be due now
-//   <node>|endpoints|<ws>       endpoints of workspace <ws> changed
+//   <node>|endpoints|<ws>       workspace <ws> or its endpoints changed
+//   <node>|catalogs             a catalog or an event type changed
 std::string pg_deliveries_due_payload(std::string_view node_id);
+std::string pg_catalogs_changed_payload(std::string_view node_id);
 std::string pg_endpoints_changed_payload(std::string_view node_id, std::string_view workspace_id);
 
 // A payload decoded; nullopt when it came from `own_node_id`. Payloads that

@@ -147,8 +147,29 @@ CREATE INDEX attempts_message ON attempts (workspace_id, message_id, id);
 CREATE INDEX attempts_endpoint ON attempts (workspace_id, endpoint_id, id);
 )sql";
 
+// Catalogs: event types are named within their catalog; a workspace names
+// the catalog it publishes from and its endpoints' default wire profile;
+// messages keep their type's flags (PASSIVE) as published.
+constexpr std::string_view kCatalogs = R"sql(
+CREATE TABLE catalogs (
+  name       text COLLATE "C" NOT NULL PRIMARY KEY,
+  document   text   NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+ALTER TABLE event_types ADD COLUMN catalog text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE event_types DROP CONSTRAINT event_types_pkey;
+ALTER TABLE event_types ADD PRIMARY KEY (catalog, name);
+ALTER TABLE workspaces ADD COLUMN catalog text NOT NULL DEFAULT '';
+ALTER TABLE workspaces ADD COLUMN profile text NOT NULL DEFAULT '';
+ALTER TABLE workspaces ADD COLUMN validate_payloads boolean NOT NULL DEFAULT true;
+ALTER TABLE workspaces ADD COLUMN test_mode boolean NOT NULL DEFAULT false;
+ALTER TABLE messages ADD COLUMN flags text[] NOT NULL DEFAULT '{}';
+)sql";
+
 constexpr std::array kMigrations{
     PgMigration{1, kInitialSchema},
+    PgMigration{2, kCatalogs},
 };
 
 // Any constant works as long as every Ferry process uses the same one.
@@ -176,9 +197,9 @@ Status apply_one(PgConnection& connection, const PgMigration& migration, UnixMil
 }
 
 Status apply_locked(PgConnection& connection, UnixMillis now_ms) {
-  if (auto created = connection.script(
-          "CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY, "
-          "applied_at bigint NOT NULL)");
+  if (auto created =
+          connection.script("CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY, "
+                            "applied_at bigint NOT NULL)");
       !created) {
     return created;
   }

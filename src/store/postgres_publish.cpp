@@ -38,10 +38,12 @@ const std::string kLockWorkspaces = "SELECT id FROM workspaces WHERE id = ANY ($
 // ORDER BY below FOR UPDATE: rows are locked in key order.
 const std::string kLockKeys =
     "SELECT k.workspace_id, k.key, k.message_id, k.created_at FROM message_keys k "
-    "JOIN unnest($1::text[], $2::bytea[]) AS u (workspace_id, key) ON k.workspace_id = u.workspace_id AND k.key = u.key "
+    "JOIN unnest($1::text[], $2::bytea[]) AS u (workspace_id, key) ON k.workspace_id = u.workspace_id AND k.key = "
+    "u.key "
     "ORDER BY k.workspace_id, k.key FOR UPDATE OF k";
 const std::string kSelectMessagesByKey =
-    cat("SELECT ", kPgMessageColumns, " FROM messages m JOIN unnest($1::text[], $2::text[], $3::int8[]) "
+    cat("SELECT ", kPgMessageColumns,
+        " FROM messages m JOIN unnest($1::text[], $2::text[], $3::int8[]) "
         "AS u (workspace_id, id, created_at) ON m.workspace_id = u.workspace_id AND m.id = u.id "
         "AND m.created_at = u.created_at");
 const std::string kLockEndpoints =
@@ -63,9 +65,13 @@ const std::string kClearMessageKeys =
     "UPDATE messages m SET idempotency_key = NULL "
     "FROM unnest($1::text[], $2::text[], $3::int8[]) AS u (workspace_id, id, created_at) "
     "WHERE m.workspace_id = u.workspace_id AND m.id = u.id AND m.created_at = u.created_at";
+// unnest cannot hand out one array per row, so each message's flags come
+// as one array literal (see pg_array_literal) and are cast back.
 const std::string kInsertMessages =
-    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int8[], $6::bytea[], $7::bool[])";
+    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test, flags) "
+    "SELECT u.workspace_id, u.id, u.type, u.payload, u.created_at, u.idempotency_key, u.test, u.flags::text[] "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int8[], $6::bytea[], $7::bool[], $8::text[]) "
+    "AS u (workspace_id, id, type, payload, created_at, idempotency_key, test, flags)";
 const std::string kInsertDeliveries =
     "INSERT INTO deliveries (workspace_id, id, message_id, message_created_at, endpoint_id, state, attempt_count, "
     "next_attempt_at, leased_until, lease_token, created_at, updated_at) "
@@ -137,9 +143,9 @@ struct PlannedDelivery {
 
 // Everything the batch reads before deciding, locked where it matters.
 struct BatchFacts {
-  std::set<std::string> workspaces;          // that exist
-  std::map<KeyRef, KeyOwner> keys;           // that exist, then as decided
-  std::map<RowRef, Message> earlier;         // messages a duplicate may point at
+  std::set<std::string> workspaces;   // that exist
+  std::map<KeyRef, KeyOwner> keys;    // that exist, then as decided
+  std::map<RowRef, Message> earlier;  // messages a duplicate may point at
   std::set<RowRef> enabled_endpoints;
   std::set<RowRef> taken_deliveries;
 };
@@ -224,7 +230,8 @@ Status read_facts(PgConnection& db, std::span<const PublishRequest> requests, Un
   if (deliveries.empty()) return {};
   auto taken = db.query(kTakenDeliveries, row_params(deliveries));
   if (!taken) return taken.error();
-  for (int row = 0; row < taken->rows(); ++row) facts.taken_deliveries.insert({taken->text(row, 0), taken->text(row, 1)});
+  for (int row = 0; row < taken->rows(); ++row)
+    facts.taken_deliveries.insert({taken->text(row, 0), taken->text(row, 1)});
   return {};
 }
 
@@ -356,6 +363,7 @@ struct MessageRows {
   PgArray times{pg_type::int8};
   PgArray keys{pg_type::bytea};
   PgArray tests{pg_type::boolean};
+  PgArray flags{pg_type::text};
 
   void add(const Message& message) {
     workspaces.text(message.workspace_id);
@@ -365,10 +373,11 @@ struct MessageRows {
     times.integer(message.created_at_ms);
     keys.optional_text(message.idempotency_key);
     tests.boolean(message.test);
+    flags.text(pg_array_literal(message.flags));
   }
   PgParams params() const {
     PgParams params;
-    params.array(workspaces).array(ids).array(types).array(payloads).array(times).array(keys).array(tests);
+    params.array(workspaces).array(ids).array(types).array(payloads).array(times).array(keys).array(tests).array(flags);
     return params;
   }
 };
@@ -466,7 +475,8 @@ Result<bool> import_pg_messages(PgConnection& db, std::span<const MessageRecord>
   auto inserted_ids = db.query(kImportIds, ids.params());
   if (!inserted_ids) return explain(inserted_ids.error(), "message", "workspace");
   std::set<KeyRef> fresh;
-  for (int row = 0; row < inserted_ids->rows(); ++row) fresh.insert({inserted_ids->text(row, 0), inserted_ids->text(row, 1)});
+  for (int row = 0; row < inserted_ids->rows(); ++row)
+    fresh.insert({inserted_ids->text(row, 0), inserted_ids->text(row, 1)});
 
   // 2. The new messages, and their producer keys.
   MessageRows messages;
@@ -508,8 +518,17 @@ Result<bool> import_pg_messages(PgConnection& db, std::span<const MessageRecord>
   bool deliveries_inserted = false;
   if (d_ids.size() > 0) {
     PgParams params;
-    params.array(d_workspaces).array(d_ids).array(d_messages).array(d_message_times).array(d_endpoints)
-        .array(d_states).array(d_counts).array(d_next).array(d_tokens).array(d_created).array(d_updated);
+    params.array(d_workspaces)
+        .array(d_ids)
+        .array(d_messages)
+        .array(d_message_times)
+        .array(d_endpoints)
+        .array(d_states)
+        .array(d_counts)
+        .array(d_next)
+        .array(d_tokens)
+        .array(d_created)
+        .array(d_updated);
     auto inserted = db.query(kImportDeliveries, params);
     if (!inserted) return explain(inserted.error(), "delivery", "endpoint");
     deliveries_inserted = inserted->rows() > 0;
@@ -545,9 +564,21 @@ Result<bool> import_pg_messages(PgConnection& db, std::span<const MessageRecord>
   }
   if (a_ids.size() > 0) {
     PgParams params;
-    params.array(a_workspaces).array(a_ids).array(a_deliveries).array(a_messages).array(a_endpoints)
-        .array(a_numbers).array(a_started).array(a_latency).array(a_urls).array(a_request_headers)
-        .array(a_statuses).array(a_response_headers).array(a_bodies).array(a_errors).array(a_details);
+    params.array(a_workspaces)
+        .array(a_ids)
+        .array(a_deliveries)
+        .array(a_messages)
+        .array(a_endpoints)
+        .array(a_numbers)
+        .array(a_started)
+        .array(a_latency)
+        .array(a_urls)
+        .array(a_request_headers)
+        .array(a_statuses)
+        .array(a_response_headers)
+        .array(a_bodies)
+        .array(a_errors)
+        .array(a_details);
     if (auto inserted = db.exec(kImportAttempts, params); !inserted) {
       return explain(inserted.error(), "attempt", "delivery");
     }

@@ -62,8 +62,7 @@ Result<std::optional<RowOf<Read>>> query_one(PgConnection& db, std::string_view 
 }
 
 template <class Read>
-Result<std::vector<RowOf<Read>>> query_all(PgConnection& db, std::string_view sql, const PgParams& params,
-                                           Read read) {
+Result<std::vector<RowOf<Read>>> query_all(PgConnection& db, std::string_view sql, const PgParams& params, Read read) {
   auto result = db.query(sql, params);
   if (!result) return result.error();
   std::vector<RowOf<Read>> rows;
@@ -132,19 +131,21 @@ Result<List> with_parent(PgConnection& db, Result<List> list, const Parent& pare
 const std::string kNotify = cat("SELECT pg_notify('", kPgChangesChannel, "', $1)");
 
 const std::string kInsertWorkspace =
-    "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO workspaces (id, name, catalog, profile, validate_payloads, test_mode, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const std::string kSelectWorkspace = cat("SELECT ", kPgWorkspaceColumns, " FROM workspaces w WHERE w.id = $1");
 const std::string kSelectWorkspaces = cat("SELECT ", kPgWorkspaceColumns, " FROM workspaces w");
-// created_at ($3) is bound but immutable.
+// created_at ($7) is bound but immutable.
 const std::string kUpdateWorkspace =
-    cat("UPDATE workspaces w SET name = $2, updated_at = $4 WHERE w.id = $1 RETURNING ", kPgWorkspaceColumns);
+    cat("UPDATE workspaces w SET name = $2, catalog = $3, profile = $4, validate_payloads = $5, test_mode = $6, "
+        "updated_at = $8 WHERE w.id = $1 RETURNING ",
+        kPgWorkspaceColumns);
 const std::string kDeleteWorkspace = "DELETE FROM workspaces WHERE id = $1";
 
 const std::string kInsertApiKey =
     "INSERT INTO api_keys (workspace_id, id, name, token_prefix, token_hash, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6)";
-const std::string kSelectApiKeyByHash =
-    cat("SELECT ", kPgApiKeyColumns, " FROM api_keys k WHERE k.token_hash = $1");
+const std::string kSelectApiKeyByHash = cat("SELECT ", kPgApiKeyColumns, " FROM api_keys k WHERE k.token_hash = $1");
 const std::string kSelectApiKeys =
     cat("SELECT ", kPgApiKeyColumns, " FROM api_keys k WHERE k.workspace_id = $1 ORDER BY k.id");
 const std::string kDeleteApiKey = "DELETE FROM api_keys WHERE workspace_id = $1 AND id = $2";
@@ -175,14 +176,25 @@ const std::string kFailOpenDeliveries =
 
 // A re-registered type keeps the time it was first registered.
 const std::string kUpsertEventType =
-    cat("INSERT INTO event_types AS t (name, group_name, description, schema_json, examples, flags, archived, "
-        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        "ON CONFLICT (name) DO UPDATE SET group_name = excluded.group_name, description = excluded.description, "
-        "schema_json = excluded.schema_json, examples = excluded.examples, flags = excluded.flags, "
-        "archived = excluded.archived, updated_at = excluded.updated_at RETURNING ",
+    cat("INSERT INTO event_types AS t (catalog, name, group_name, description, schema_json, examples, flags, "
+        "archived, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT (catalog, name) DO UPDATE SET group_name = excluded.group_name, "
+        "description = excluded.description, schema_json = excluded.schema_json, examples = excluded.examples, "
+        "flags = excluded.flags, archived = excluded.archived, updated_at = excluded.updated_at RETURNING ",
         kPgEventTypeColumns);
-const std::string kSelectEventType = cat("SELECT ", kPgEventTypeColumns, " FROM event_types t WHERE t.name = $1");
-const std::string kSelectEventTypes = cat("SELECT ", kPgEventTypeColumns, " FROM event_types t ORDER BY t.name");
+const std::string kSelectEventType =
+    cat("SELECT ", kPgEventTypeColumns, " FROM event_types t WHERE t.catalog = $1 AND t.name = $2");
+const std::string kSelectEventTypes =
+    cat("SELECT ", kPgEventTypeColumns, " FROM event_types t ORDER BY t.catalog, t.name");
+
+// A catalog loaded again keeps the time it was first loaded.
+const std::string kUpsertCatalog =
+    cat("INSERT INTO catalogs AS c (name, document, created_at, updated_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at "
+        "RETURNING ",
+        kPgCatalogColumns);
+const std::string kSelectCatalog = cat("SELECT ", kPgCatalogColumns, " FROM catalogs c WHERE c.name = $1");
+const std::string kSelectCatalogs = cat("SELECT ", kPgCatalogColumns, " FROM catalogs c ORDER BY c.name");
 
 // Without created_at every partition is probed, each through its primary key.
 const std::string kSelectMessage =
@@ -208,7 +220,8 @@ const std::string kClaimDue =
         " SELECT d.workspace_id, d.id FROM deliveries d"
         " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1"
         " AND (d.leased_until IS NULL OR d.leased_until <= $1)"
-        " AND d.endpoint_id <> ALL ($2::text[]) AND ", kEndpointEnabled,
+        " AND d.endpoint_id <> ALL ($2::text[]) AND ",
+        kEndpointEnabled,
         " ORDER BY d.next_attempt_at LIMIT $3"
         " FOR UPDATE OF d SKIP LOCKED"
         "), leased AS ("
@@ -224,8 +237,8 @@ const std::string kClaimDue =
         " ORDER BY d.next_attempt_at");
 const std::string kNextDue =
     cat("SELECT d.next_attempt_at FROM deliveries d"
-        " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND ", kEndpointEnabled,
-        " ORDER BY d.next_attempt_at LIMIT 1");
+        " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND ",
+        kEndpointEnabled, " ORDER BY d.next_attempt_at LIMIT 1");
 // Locked in key order, so concurrent writers of the same deliveries queue
 // instead of deadlocking.
 const std::string kLockDeliveries =
@@ -277,7 +290,8 @@ const std::string kDeleteExpiredMessages =
     "ORDER BY created_at LIMIT $2) AS x "
     "WHERE m.workspace_id = x.workspace_id AND m.id = x.id AND m.created_at = x.created_at";
 const std::string kIsEmpty =
-    "SELECT NOT (EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types))";
+    "SELECT NOT (EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types) "
+    "OR EXISTS (SELECT 1 FROM catalogs))";
 
 // --- single-row fetches shared by gets and by writes that return the row
 
@@ -356,9 +370,21 @@ PgParams attempt_rows(std::span<const AttemptRecord* const> records) {
     details.text(attempt.error_detail);
   }
   PgParams params;
-  params.array(workspaces).array(ids).array(deliveries).array(messages).array(endpoints).array(numbers)
-      .array(started).array(latency).array(urls).array(request_headers).array(statuses).array(response_headers)
-      .array(bodies).array(errors).array(details);
+  params.array(workspaces)
+      .array(ids)
+      .array(deliveries)
+      .array(messages)
+      .array(endpoints)
+      .array(numbers)
+      .array(started)
+      .array(latency)
+      .array(urls)
+      .array(request_headers)
+      .array(statuses)
+      .array(response_headers)
+      .array(bodies)
+      .array(errors)
+      .array(details);
   return params;
 }
 
@@ -536,11 +562,18 @@ Result<Page<Workspace>> PostgresStore::list_workspaces(const PageRequest& page) 
       [&](PgConnection& db) { return query_page(db, FilteredQuery(kSelectWorkspaces), "w.id", page, read_workspace); });
 }
 
+// Other nodes keep a workspace's settings with its endpoints, so a change
+// is announced the same way.
 Result<Workspace> PostgresStore::update_workspace(const Workspace& workspace) {
-  return with_connection([&](PgConnection& db) {
+  return write([&](PgConnection& db) -> Result<Workspace> {
     PgParams params;
     bind_workspace(params, workspace);
-    return require(query_one(db, kUpdateWorkspace, params, read_workspace), "workspace");
+    auto updated = require(query_one(db, kUpdateWorkspace, params, read_workspace), "workspace");
+    if (!updated) return updated;
+    if (auto notified = notify(db, pg_endpoints_changed_payload(node_id_, workspace.id)); !notified) {
+      return notified.error();
+    }
+    return updated;
   });
 }
 
@@ -642,17 +675,41 @@ Status PostgresStore::delete_endpoint(std::string_view workspace_id, std::string
 
 // --- event types
 
-Result<EventType> PostgresStore::upsert_event_type(const EventType& type) {
-  return with_connection([&](PgConnection& db) {
+Result<CatalogDocument> PostgresStore::upsert_catalog(const CatalogDocument& catalog) {
+  return write([&](PgConnection& db) -> Result<CatalogDocument> {
     PgParams params;
-    bind_event_type(params, type);
-    return require(query_one(db, kUpsertEventType, params, read_event_type), "event type");
+    bind_catalog(params, catalog);
+    auto saved = require(query_one(db, kUpsertCatalog, params, read_catalog), "catalog");
+    if (!saved) return saved;
+    if (auto notified = notify(db, pg_catalogs_changed_payload(node_id_)); !notified) return notified.error();
+    return saved;
   });
 }
 
-Result<EventType> PostgresStore::get_event_type(std::string_view name) {
+Result<CatalogDocument> PostgresStore::get_catalog(std::string_view name) {
   return with_connection([&](PgConnection& db) {
-    return require(query_one(db, kSelectEventType, params_of(name), read_event_type), "event type");
+    return require(query_one(db, kSelectCatalog, params_of(name), read_catalog), "catalog");
+  });
+}
+
+Result<std::vector<CatalogDocument>> PostgresStore::list_catalogs() {
+  return with_connection([&](PgConnection& db) { return query_all(db, kSelectCatalogs, {}, read_catalog); });
+}
+
+Result<EventType> PostgresStore::upsert_event_type(const EventType& type) {
+  return write([&](PgConnection& db) -> Result<EventType> {
+    PgParams params;
+    bind_event_type(params, type);
+    auto saved = require(query_one(db, kUpsertEventType, params, read_event_type), "event type");
+    if (!saved) return saved;
+    if (auto notified = notify(db, pg_catalogs_changed_payload(node_id_)); !notified) return notified.error();
+    return saved;
+  });
+}
+
+Result<EventType> PostgresStore::get_event_type(std::string_view catalog, std::string_view name) {
+  return with_connection([&](PgConnection& db) {
+    return require(query_one(db, kSelectEventType, params_of(catalog, name), read_event_type), "event type");
   });
 }
 
@@ -662,8 +719,8 @@ Result<std::vector<EventType>> PostgresStore::list_event_types() {
 
 // --- messages
 
-Result<std::vector<PublishOutcome>> PostgresStore::publish(std::span<const PublishRequest> requests,
-                                                           UnixMillis now_ms, UnixMillis idempotency_window_ms) {
+Result<std::vector<PublishOutcome>> PostgresStore::publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
+                                                           UnixMillis idempotency_window_ms) {
   using R = Result<std::vector<PublishOutcome>>;
   if (requests.empty()) return std::vector<PublishOutcome>();
   std::set<std::int64_t> days;
@@ -717,7 +774,7 @@ Result<Delivery> PostgresStore::get_delivery(std::string_view workspace_id, std:
 }
 
 Result<std::vector<Delivery>> PostgresStore::list_deliveries_for_message(std::string_view workspace_id,
-                                                                        std::string_view message_id) {
+                                                                         std::string_view message_id) {
   return with_connection([&](PgConnection& db) {
     return with_parent(db,
                        query_all(db, kSelectDeliveriesOfMessage, params_of(workspace_id, message_id), read_delivery),
@@ -726,8 +783,8 @@ Result<std::vector<Delivery>> PostgresStore::list_deliveries_for_message(std::st
 }
 
 Result<Page<Delivery>> PostgresStore::list_deliveries_for_endpoint(std::string_view workspace_id,
-                                                                  std::string_view endpoint_id,
-                                                                  const DeliveryQuery& query) {
+                                                                   std::string_view endpoint_id,
+                                                                   const DeliveryQuery& query) {
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectDeliveries);
     filter_endpoint_deliveries(select, workspace_id, endpoint_id, query);
@@ -822,8 +879,7 @@ Result<std::vector<Attempt>> PostgresStore::list_attempts_for_delivery(std::stri
 }
 
 Result<Page<Attempt>> PostgresStore::list_attempts_for_endpoint(std::string_view workspace_id,
-                                                                std::string_view endpoint_id,
-                                                                const PageRequest& page) {
+                                                                std::string_view endpoint_id, const PageRequest& page) {
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectAttempts);
     select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
@@ -843,8 +899,7 @@ void PostgresStore::watch(StoreWatcher watcher) {
 
 // --- upkeep
 
-Result<MaintenanceReport> PostgresStore::maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms,
-                                                  int batch_limit) {
+Result<MaintenanceReport> PostgresStore::maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms, int batch_limit) {
   return with_connection([&](PgConnection& db) -> Result<MaintenanceReport> {
     MaintenanceReport report;
     for (std::string_view table : {kPgMessagesTable, kPgAttemptsTable}) {

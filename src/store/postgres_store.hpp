@@ -74,8 +74,11 @@ class PostgresStore final : public Store {
   Result<Endpoint> update_endpoint(const Endpoint& endpoint) override;
   Status delete_endpoint(std::string_view workspace_id, std::string_view endpoint_id) override;
 
+  Result<CatalogDocument> upsert_catalog(const CatalogDocument& catalog) override;
+  Result<CatalogDocument> get_catalog(std::string_view name) override;
+  Result<std::vector<CatalogDocument>> list_catalogs() override;
   Result<EventType> upsert_event_type(const EventType& type) override;
-  Result<EventType> get_event_type(std::string_view name) override;
+  Result<EventType> get_event_type(std::string_view catalog, std::string_view name) override;
   Result<std::vector<EventType>> list_event_types() override;
 
   Result<std::vector<PublishOutcome>> publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
@@ -85,9 +88,9 @@ class PostgresStore final : public Store {
 
   Result<Delivery> get_delivery(std::string_view workspace_id, std::string_view delivery_id) override;
   Result<std::vector<Delivery>> list_deliveries_for_message(std::string_view workspace_id,
-                                                           std::string_view message_id) override;
+                                                            std::string_view message_id) override;
   Result<Page<Delivery>> list_deliveries_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
-                                                     const DeliveryQuery& query) override;
+                                                      const DeliveryQuery& query) override;
   Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
                                                         std::span<const std::string> excluded_endpoint_ids) override;
   Result<std::optional<UnixMillis>> next_due_time() override;

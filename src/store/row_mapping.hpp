@@ -35,7 +35,7 @@ namespace ferry {
 
 // Widths of the column lists whose next table a join reads; each backend's
 // lists are checked against them.
-inline constexpr int kMessageColumnCount = 7;
+inline constexpr int kMessageColumnCount = 8;
 inline constexpr int kDeliveryColumnCount = 10;
 
 constexpr int column_count(std::string_view columns) { return static_cast<int>(std::ranges::count(columns, ',')) + 1; }
@@ -68,8 +68,12 @@ inline constexpr auto read_workspace = [](const auto& row, int first) {
   Workspace workspace;
   workspace.id = row.text(first);
   workspace.name = row.text(first + 1);
-  workspace.created_at_ms = row.integer(first + 2);
-  workspace.updated_at_ms = row.integer(first + 3);
+  workspace.catalog = row.text(first + 2);
+  workspace.profile = row.text(first + 3);
+  workspace.validate_payloads = row.boolean(first + 4);
+  workspace.test_mode = row.boolean(first + 5);
+  workspace.created_at_ms = row.integer(first + 6);
+  workspace.updated_at_ms = row.integer(first + 7);
   return workspace;
 };
 
@@ -86,16 +90,26 @@ inline constexpr auto read_api_key = [](const auto& row, int first) {
 
 inline constexpr auto read_event_type = [](const auto& row, int first) {
   EventType type;
-  type.name = row.text(first);
-  type.group = row.text(first + 1);
-  type.description = row.text(first + 2);
-  type.schema_json = row.text(first + 3);
-  type.examples_json = row.text_array(first + 4);
-  type.flags = row.text_array(first + 5);
-  type.archived = row.boolean(first + 6);
-  type.created_at_ms = row.integer(first + 7);
-  type.updated_at_ms = row.integer(first + 8);
+  type.catalog = row.text(first);
+  type.name = row.text(first + 1);
+  type.group = row.text(first + 2);
+  type.description = row.text(first + 3);
+  type.schema_json = row.text(first + 4);
+  type.examples_json = row.text_array(first + 5);
+  type.flags = row.text_array(first + 6);
+  type.archived = row.boolean(first + 7);
+  type.created_at_ms = row.integer(first + 8);
+  type.updated_at_ms = row.integer(first + 9);
   return type;
+};
+
+inline constexpr auto read_catalog = [](const auto& row, int first) {
+  CatalogDocument catalog;
+  catalog.name = row.text(first);
+  catalog.document_json = row.text(first + 1);
+  catalog.created_at_ms = row.integer(first + 2);
+  catalog.updated_at_ms = row.integer(first + 3);
+  return catalog;
 };
 
 inline constexpr auto read_endpoint = [](const auto& row, int first) {
@@ -125,6 +139,7 @@ inline constexpr auto read_message = [](const auto& row, int first) {
   message.created_at_ms = row.integer(first + 4);
   message.idempotency_key = row.optional_text(first + 5);
   message.test = row.boolean(first + 6);
+  message.flags = row.text_array(first + 7);
   return message;
 };
 
@@ -178,7 +193,14 @@ inline constexpr auto read_due_delivery = [](const auto& row, int first) {
 
 template <class Params>
 void bind_workspace(Params&& params, const Workspace& workspace) {
-  params.text(workspace.id).text(workspace.name).integer(workspace.created_at_ms).integer(workspace.updated_at_ms);
+  params.text(workspace.id)
+      .text(workspace.name)
+      .text(workspace.catalog)
+      .text(workspace.profile)
+      .boolean(workspace.validate_payloads)
+      .boolean(workspace.test_mode)
+      .integer(workspace.created_at_ms)
+      .integer(workspace.updated_at_ms);
 }
 
 template <class Params>
@@ -193,7 +215,8 @@ void bind_api_key(Params&& params, const ApiKey& key) {
 
 template <class Params>
 void bind_event_type(Params&& params, const EventType& type) {
-  params.text(type.name)
+  params.text(type.catalog)
+      .text(type.name)
       .text(type.group)
       .text(type.description)
       .text(type.schema_json)
@@ -202,6 +225,11 @@ void bind_event_type(Params&& params, const EventType& type) {
       .boolean(type.archived)
       .integer(type.created_at_ms)
       .integer(type.updated_at_ms);
+}
+
+template <class Params>
+void bind_catalog(Params&& params, const CatalogDocument& catalog) {
+  params.text(catalog.name).text(catalog.document_json).integer(catalog.created_at_ms).integer(catalog.updated_at_ms);
 }
 
 template <class Params>
@@ -229,7 +257,8 @@ void bind_message(Params&& params, const Message& message) {
       .bytes(message.payload)
       .integer(message.created_at_ms)
       .optional_text(message.idempotency_key)
-      .boolean(message.test);
+      .boolean(message.test)
+      .text_array(message.flags);
 }
 
 template <class Params>

@@ -137,9 +137,47 @@ ALTER TABLE deliveries ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX messages_created ON messages (created_at);
 )sql";
 
+// Catalogs: event types are named within their catalog, so two products'
+// campaign.created can live side by side; a workspace names the catalog it
+// publishes from and the wire profile of its endpoints. Messages keep their
+// type's flags (PASSIVE) as published.
+constexpr std::string_view kCatalogs = R"sql(
+CREATE TABLE catalogs (
+  name       TEXT    NOT NULL PRIMARY KEY,
+  document   TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE event_types_v3 (
+  catalog       TEXT    NOT NULL DEFAULT '',
+  name          TEXT    NOT NULL,
+  group_name    TEXT    NOT NULL,
+  description   TEXT    NOT NULL,
+  schema_json   TEXT    NOT NULL,
+  examples_json TEXT    NOT NULL,
+  flags         TEXT    NOT NULL,
+  archived      INTEGER NOT NULL CHECK (archived IN (0, 1)),
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  PRIMARY KEY (catalog, name)
+);
+INSERT INTO event_types_v3 (catalog, name, group_name, description, schema_json, examples_json, flags, archived,
+                            created_at, updated_at)
+  SELECT '', name, group_name, description, schema_json, examples_json, flags, archived, created_at, updated_at
+  FROM event_types;
+DROP TABLE event_types;
+ALTER TABLE event_types_v3 RENAME TO event_types;
+ALTER TABLE workspaces ADD COLUMN catalog TEXT NOT NULL DEFAULT '';
+ALTER TABLE workspaces ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+ALTER TABLE workspaces ADD COLUMN validate_payloads INTEGER NOT NULL DEFAULT 1 CHECK (validate_payloads IN (0, 1));
+ALTER TABLE workspaces ADD COLUMN test_mode INTEGER NOT NULL DEFAULT 0 CHECK (test_mode IN (0, 1));
+ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+)sql";
+
 constexpr std::array kMigrations{
     SqliteMigration{1, kInitialSchema},
     SqliteMigration{2, kLeaseTokensAndRetention},
+    SqliteMigration{3, kCatalogs},
 };
 
 Result<int> current_version(SqliteConnection& connection) {
@@ -171,9 +209,8 @@ Status apply_one(SqliteConnection& connection, const SqliteMigration& migration,
 std::span<const SqliteMigration> sqlite_migrations() { return kMigrations; }
 
 Status apply_sqlite_migrations(SqliteConnection& connection, UnixMillis now_ms) {
-  if (auto created = connection.exec(
-          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-          "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  if (auto created = connection.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                     "version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
       !created) {
     return created;
   }

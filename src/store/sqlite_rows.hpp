@@ -16,18 +16,21 @@
 namespace ferry {
 
 // SELECT lists, qualified by the alias each table gets in every query
-// (w, k, t, e, m, d, a), so that joins can use them unchanged.
-inline constexpr std::string_view kWorkspaceColumns = "w.id, w.name, w.created_at, w.updated_at";
+// (w, c, k, t, e, m, d, a), so that joins can use them unchanged.
+inline constexpr std::string_view kWorkspaceColumns =
+    "w.id, w.name, w.catalog, w.profile, w.validate_payloads, w.test_mode, w.created_at, w.updated_at";
+inline constexpr std::string_view kCatalogColumns = "c.name, c.document, c.created_at, c.updated_at";
 inline constexpr std::string_view kApiKeyColumns =
     "k.workspace_id, k.id, k.name, k.token_prefix, k.token_hash, k.created_at";
 inline constexpr std::string_view kEventTypeColumns =
-    "t.name, t.group_name, t.description, t.schema_json, t.examples_json, t.flags, t.archived, t.created_at, "
+    "t.catalog, t.name, t.group_name, t.description, t.schema_json, t.examples_json, t.flags, t.archived, "
+    "t.created_at, "
     "t.updated_at";
 inline constexpr std::string_view kEndpointColumns =
     "e.workspace_id, e.id, e.url, e.description, e.secrets, e.filter_types, e.profile, e.headers, e.rate_limit, "
     "e.enabled, e.disabled_reason, e.created_at, e.updated_at";
 inline constexpr std::string_view kMessageColumns =
-    "m.workspace_id, m.id, m.type, m.payload, m.created_at, m.idempotency_key, m.test";
+    "m.workspace_id, m.id, m.type, m.payload, m.created_at, m.idempotency_key, m.test, m.flags";
 inline constexpr std::string_view kDeliveryColumns =
     "d.workspace_id, d.id, d.message_id, d.endpoint_id, d.state, d.attempt_count, d.next_attempt_at, d.created_at, "
     "d.updated_at, d.lease_token";

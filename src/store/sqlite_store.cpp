@@ -90,11 +90,14 @@ Result<List> with_parent(SqliteConnection& db, Result<List> list, const Parent& 
 // --- SQL, by table. Parameters follow the binders' column order in row_mapping.hpp.
 
 const std::string kInsertWorkspace =
-    "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO workspaces (id, name, catalog, profile, validate_payloads, test_mode, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const std::string kSelectWorkspace = cat("SELECT ", kWorkspaceColumns, " FROM workspaces w WHERE w.id = ?1");
 const std::string kSelectWorkspaces = cat("SELECT ", kWorkspaceColumns, " FROM workspaces w");
-// created_at (?3) is bound but immutable.
-const std::string kUpdateWorkspace = "UPDATE workspaces SET name = ?2, updated_at = ?4 WHERE id = ?1";
+// created_at (?7) is bound but immutable.
+const std::string kUpdateWorkspace =
+    "UPDATE workspaces SET name = ?2, catalog = ?3, profile = ?4, validate_payloads = ?5, test_mode = ?6, "
+    "updated_at = ?8 WHERE id = ?1";
 const std::string kDeleteWorkspace = "DELETE FROM workspaces WHERE id = ?1";
 
 const std::string kInsertApiKey =
@@ -130,17 +133,26 @@ const std::string kFailOpenDeliveries =
 
 // A re-registered type keeps the time it was first registered.
 const std::string kUpsertEventType =
-    "INSERT INTO event_types (name, group_name, description, schema_json, examples_json, flags, archived, "
-    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-    "ON CONFLICT (name) DO UPDATE SET group_name = excluded.group_name, description = excluded.description, "
-    "schema_json = excluded.schema_json, examples_json = excluded.examples_json, flags = excluded.flags, "
-    "archived = excluded.archived, updated_at = excluded.updated_at";
-const std::string kSelectEventType = cat("SELECT ", kEventTypeColumns, " FROM event_types t WHERE t.name = ?1");
-const std::string kSelectEventTypes = cat("SELECT ", kEventTypeColumns, " FROM event_types t ORDER BY t.name");
+    "INSERT INTO event_types (catalog, name, group_name, description, schema_json, examples_json, flags, archived, "
+    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (catalog, name) DO UPDATE SET group_name = excluded.group_name, "
+    "description = excluded.description, schema_json = excluded.schema_json, examples_json = excluded.examples_json, "
+    "flags = excluded.flags, archived = excluded.archived, updated_at = excluded.updated_at";
+const std::string kSelectEventType =
+    cat("SELECT ", kEventTypeColumns, " FROM event_types t WHERE t.catalog = ?1 AND t.name = ?2");
+const std::string kSelectEventTypes =
+    cat("SELECT ", kEventTypeColumns, " FROM event_types t ORDER BY t.catalog, t.name");
+
+// A catalog loaded again keeps the time it was first loaded.
+const std::string kUpsertCatalog =
+    "INSERT INTO catalogs (name, document, created_at, updated_at) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at";
+const std::string kSelectCatalog = cat("SELECT ", kCatalogColumns, " FROM catalogs c WHERE c.name = ?1");
+const std::string kSelectCatalogs = cat("SELECT ", kCatalogColumns, " FROM catalogs c ORDER BY c.name");
 
 const std::string kInsertMessage =
-    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test, flags) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const std::string kSelectMessage =
     cat("SELECT ", kMessageColumns, " FROM messages m WHERE m.workspace_id = ?1 AND m.id = ?2");
 const std::string kSelectMessageByKey =
@@ -166,15 +178,14 @@ const std::string kSelectDeliveriesOfMessage =
 // CROSS JOIN pins deliveries as the outer loop: with statistics (ANALYZE)
 // the planner may otherwise start from the few endpoints and sort every
 // open delivery, where walking the index stops after `limit` rows.
-const std::string kSelectDue =
-    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
-        " FROM deliveries d"
-        " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
-        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
-        " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1"
-        " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
-        " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
-        " ORDER BY d.next_attempt_at LIMIT ?3");
+const std::string kSelectDue = cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
+                                   " FROM deliveries d"
+                                   " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+                                   " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
+                                   " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1"
+                                   " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
+                                   " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
+                                   " ORDER BY d.next_attempt_at LIMIT ?3");
 const std::string kLeaseDelivery =
     "UPDATE deliveries SET leased_until = ?3, lease_token = lease_token + 1 WHERE workspace_id = ?1 AND id = ?2";
 // ORDER BY ... LIMIT 1 rather than MIN(), and CROSS JOIN as above: it stops
@@ -196,7 +207,8 @@ const std::string kReleaseLeases =
     "UPDATE deliveries SET leased_until = NULL "
     "WHERE state IN ('pending', 'retrying') AND leased_until IS NOT NULL";
 const std::string kReleaseLease =
-    "UPDATE deliveries SET leased_until = NULL WHERE workspace_id = ?1 AND id = ?2 AND state IN ('pending', 'retrying')";
+    "UPDATE deliveries SET leased_until = NULL WHERE workspace_id = ?1 AND id = ?2 AND state IN ('pending', "
+    "'retrying')";
 const std::string kResendDelivery =
     "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 "
     "WHERE workspace_id = ?1 AND id = ?2";
@@ -206,11 +218,10 @@ const std::string kDeleteExpiredMessages =
     "DELETE FROM messages WHERE (workspace_id, id) IN "
     "(SELECT workspace_id, id FROM messages WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)";
 const std::string kAnythingStored =
-    "SELECT 1 WHERE EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types)";
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM workspaces) OR EXISTS (SELECT 1 FROM event_types) "
+    "OR EXISTS (SELECT 1 FROM catalogs)";
 // Copies keep ids; a row already there (an earlier, interrupted copy) stays.
-const std::string kImportMessage =
-    "INSERT INTO messages (workspace_id, id, type, payload, created_at, idempotency_key, test) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+const std::string kImportMessage = cat(kInsertMessage, " ON CONFLICT DO NOTHING");
 const std::string kImportDelivery =
     "INSERT INTO deliveries (workspace_id, id, message_id, endpoint_id, state, attempt_count, next_attempt_at, "
     "created_at, updated_at, lease_token, leased_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL) "
@@ -248,9 +259,15 @@ Result<Endpoint> fetch_endpoint(SqliteConnection& db, std::string_view workspace
   return require(query_one(stmt, read_endpoint), "endpoint");
 }
 
-Result<EventType> fetch_event_type(SqliteConnection& db, std::string_view name) {
-  auto stmt = db.prepare(kSelectEventType);
+Result<CatalogDocument> fetch_catalog(SqliteConnection& db, std::string_view name) {
+  auto stmt = db.prepare(kSelectCatalog);
   stmt.bind_text(1, name);
+  return require(query_one(stmt, read_catalog), "catalog");
+}
+
+Result<EventType> fetch_event_type(SqliteConnection& db, std::string_view catalog, std::string_view name) {
+  auto stmt = db.prepare(kSelectEventType);
+  stmt.bind_text(1, catalog).bind_text(2, name);
   return require(query_one(stmt, read_event_type), "event type");
 }
 
@@ -616,17 +633,37 @@ Status SqliteStore::delete_endpoint(std::string_view workspace_id, std::string_v
 
 // --- event types
 
+Result<CatalogDocument> SqliteStore::upsert_catalog(const CatalogDocument& catalog) {
+  return write([&](SqliteConnection& db) -> Result<CatalogDocument> {
+    auto stmt = db.prepare(kUpsertCatalog);
+    bind_catalog(SqliteParams(stmt), catalog);
+    if (auto ran = stmt.run(); !ran) return ran.error();
+    return fetch_catalog(db, catalog.name);
+  });
+}
+
+Result<CatalogDocument> SqliteStore::get_catalog(std::string_view name) {
+  return read([&](SqliteConnection& db) { return fetch_catalog(db, name); });
+}
+
+Result<std::vector<CatalogDocument>> SqliteStore::list_catalogs() {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kSelectCatalogs);
+    return query_all(stmt, read_catalog);
+  });
+}
+
 Result<EventType> SqliteStore::upsert_event_type(const EventType& type) {
   return write([&](SqliteConnection& db) -> Result<EventType> {
     auto stmt = db.prepare(kUpsertEventType);
     bind_event_type(SqliteParams(stmt), type);
     if (auto upserted = stmt.run(); !upserted) return upserted.error();
-    return fetch_event_type(db, type.name);
+    return fetch_event_type(db, type.catalog, type.name);
   });
 }
 
-Result<EventType> SqliteStore::get_event_type(std::string_view name) {
-  return read([&](SqliteConnection& db) { return fetch_event_type(db, name); });
+Result<EventType> SqliteStore::get_event_type(std::string_view catalog, std::string_view name) {
+  return read([&](SqliteConnection& db) { return fetch_event_type(db, catalog, name); });
 }
 
 Result<std::vector<EventType>> SqliteStore::list_event_types() {
@@ -675,7 +712,7 @@ Result<Delivery> SqliteStore::get_delivery(std::string_view workspace_id, std::s
 }
 
 Result<std::vector<Delivery>> SqliteStore::list_deliveries_for_message(std::string_view workspace_id,
-                                                                      std::string_view message_id) {
+                                                                       std::string_view message_id) {
   return read([&](SqliteConnection& db) {
     auto stmt = db.prepare(kSelectDeliveriesOfMessage);
     stmt.bind_text(1, workspace_id).bind_text(2, message_id);
@@ -684,8 +721,8 @@ Result<std::vector<Delivery>> SqliteStore::list_deliveries_for_message(std::stri
 }
 
 Result<Page<Delivery>> SqliteStore::list_deliveries_for_endpoint(std::string_view workspace_id,
-                                                                std::string_view endpoint_id,
-                                                                const DeliveryQuery& query) {
+                                                                 std::string_view endpoint_id,
+                                                                 const DeliveryQuery& query) {
   return read([&](SqliteConnection& db) {
     FilteredQuery select(kSelectDeliveries);
     filter_endpoint_deliveries(select, workspace_id, endpoint_id, query);
@@ -764,8 +801,7 @@ Result<std::vector<Attempt>> SqliteStore::list_attempts_for_delivery(std::string
   return read([&](SqliteConnection& db) {
     auto stmt = db.prepare(kSelectAttemptsOfDelivery);
     stmt.bind_text(1, workspace_id).bind_text(2, delivery_id);
-    return with_parent(db, query_all(stmt, read_attempt),
-                       {kDeliveryExists, workspace_id, delivery_id, "delivery"});
+    return with_parent(db, query_all(stmt, read_attempt), {kDeliveryExists, workspace_id, delivery_id, "delivery"});
   });
 }
 

@@ -24,9 +24,9 @@ namespace ferry {
 // Filter for listing messages of one workspace.
 struct MessageQuery {
   PageRequest page;
-  std::optional<std::string> type;        // exact type name
-  std::optional<UnixMillis> since_ms;     // created_at >= since
-  std::optional<UnixMillis> until_ms;     // created_at <  until
+  std::optional<std::string> type;     // exact type name
+  std::optional<UnixMillis> since_ms;  // created_at >= since
+  std::optional<UnixMillis> until_ms;  // created_at <  until
 };
 
 // Filter for listing deliveries.
@@ -50,8 +50,8 @@ struct PublishRequest {
 
 // What publishing one message did.
 struct PublishOutcome {
-  Message message;           // the stored message (the earlier one, for a duplicate)
-  bool duplicate = false;    // an earlier message had the same idempotency key or id
+  Message message;         // the stored message (the earlier one, for a duplicate)
+  bool duplicate = false;  // an earlier message had the same idempotency key or id
   int deliveries_created = 0;
   std::optional<Error> error;  // set when this one message was refused (others may succeed)
 };
@@ -84,7 +84,8 @@ struct DeliveryRef {
 struct StoreChange {
   enum class Kind {
     deliveries_due,     // new or resent deliveries may be due now
-    endpoints_changed,  // endpoints of `workspace_id` were created, changed, disabled or deleted
+    endpoints_changed,  // the workspace `workspace_id` or its endpoints were created, changed, disabled or deleted
+    catalogs_changed,   // a catalog or event type was created or changed
     everything_changed  // the watch connection was lost: anything may have changed meanwhile
   };
   Kind kind = Kind::deliveries_due;
@@ -96,9 +97,9 @@ using StoreWatcher = std::function<void(const StoreChange&)>;
 
 // What one round of maintenance did.
 struct MaintenanceReport {
-  std::int64_t messages_deleted = 0;  // rows deleted one by one (SQLite) ...
+  std::int64_t messages_deleted = 0;    // rows deleted one by one (SQLite) ...
   std::int64_t partitions_dropped = 0;  // ... or whole partitions dropped (PostgreSQL)
-  bool more = false;  // the batch limit was reached; call again soon
+  bool more = false;                    // the batch limit was reached; call again soon
 };
 
 // A message with its deliveries and attempts, exactly as stored; for copying between stores.
@@ -145,9 +146,15 @@ class Store {
   // Deletes the endpoint with its deliveries and attempts.
   virtual Status delete_endpoint(std::string_view workspace_id, std::string_view endpoint_id) = 0;
 
-  // --- event types (global)
+  // --- catalogs and their event types (global, shared by every workspace)
+  // Creates or replaces the catalog's document; keeps its created_at.
+  virtual Result<CatalogDocument> upsert_catalog(const CatalogDocument& catalog) = 0;
+  virtual Result<CatalogDocument> get_catalog(std::string_view name) = 0;
+  virtual Result<std::vector<CatalogDocument>> list_catalogs() = 0;
+  // Creates or replaces the type (catalog, name); keeps its created_at.
   virtual Result<EventType> upsert_event_type(const EventType& type) = 0;
-  virtual Result<EventType> get_event_type(std::string_view name) = 0;
+  virtual Result<EventType> get_event_type(std::string_view catalog, std::string_view name) = 0;
+  // Every type of every catalog, by catalog then name.
   virtual Result<std::vector<EventType>> list_event_types() = 0;
 
   // --- messages
@@ -165,10 +172,10 @@ class Store {
   // --- deliveries
   virtual Result<Delivery> get_delivery(std::string_view workspace_id, std::string_view delivery_id) = 0;
   virtual Result<std::vector<Delivery>> list_deliveries_for_message(std::string_view workspace_id,
-                                                                   std::string_view message_id) = 0;
+                                                                    std::string_view message_id) = 0;
   virtual Result<Page<Delivery>> list_deliveries_for_endpoint(std::string_view workspace_id,
-                                                             std::string_view endpoint_id,
-                                                             const DeliveryQuery& query) = 0;
+                                                              std::string_view endpoint_id,
+                                                              const DeliveryQuery& query) = 0;
   // Claims up to `limit` deliveries that are pending or retrying, due at
   // `now_ms`, not leased (or whose lease expired before `now_ms`), and whose
   // endpoint is enabled and not in `excluded_endpoint_ids`; oldest due first.
@@ -176,8 +183,7 @@ class Store {
   // lease_token: no other claim, by this process or another sharing the
   // database, gets it before then unless its attempt is recorded or the
   // lease is released.
-  virtual Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit,
-                                                                UnixMillis lease_until_ms,
+  virtual Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
                                                                 std::span<const std::string> excluded_endpoint_ids) = 0;
   // The earliest next_attempt_at of any open, unleased delivery, if any.
   virtual Result<std::optional<UnixMillis>> next_due_time() = 0;
@@ -199,8 +205,8 @@ class Store {
                                                                  std::string_view message_id) = 0;
   virtual Result<std::vector<Attempt>> list_attempts_for_delivery(std::string_view workspace_id,
                                                                   std::string_view delivery_id) = 0;
-  virtual Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id,
-                                                           std::string_view endpoint_id, const PageRequest& page) = 0;
+  virtual Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
+                                                           const PageRequest& page) = 0;
 
   // --- several processes on one database
   // Registers the one watcher of changes made by other processes sharing the
@@ -217,8 +223,7 @@ class Store {
   // messages created before `retention_cutoff_ms` with their deliveries and
   // attempts, at most about `batch_limit` rows per call so that publishes are
   // never held up for long. Idempotent; call periodically.
-  virtual Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms,
-                                             int batch_limit) = 0;
+  virtual Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms, int batch_limit) = 0;
 
   // --- copying between stores (ferry store copy)
   // True when the store holds no workspace and no event type.

@@ -82,6 +82,12 @@ Result<CopyCounts> copy_store(Store& from, Store& to, const CopyOptions& options
   }
   CopyCounts counts;
 
+  auto catalogs = from.list_catalogs();
+  if (!catalogs) return catalogs.error();
+  for (const auto& catalog : *catalogs) {
+    if (auto upserted = to.upsert_catalog(catalog); !upserted) return upserted.error();
+    ++counts.catalogs;
+  }
   auto types = from.list_event_types();
   if (!types) return types.error();
   for (const auto& type : *types) {
@@ -90,13 +96,12 @@ Result<CopyCounts> copy_store(Store& from, Store& to, const CopyOptions& options
   }
 
   std::vector<std::string> workspace_ids;
-  auto workspaces = for_each_page<Workspace>(
-      [&](const PageRequest& page) { return from.list_workspaces(page); },
-      [&](const Workspace& workspace) -> Status {
-        workspace_ids.push_back(workspace.id);
-        ++counts.workspaces;
-        return tolerate_existing(to.create_workspace(workspace));
-      });
+  auto workspaces = for_each_page<Workspace>([&](const PageRequest& page) { return from.list_workspaces(page); },
+                                             [&](const Workspace& workspace) -> Status {
+                                               workspace_ids.push_back(workspace.id);
+                                               ++counts.workspaces;
+                                               return tolerate_existing(to.create_workspace(workspace));
+                                             });
   if (!workspaces) return workspaces.error();
 
   for (const auto& workspace_id : workspace_ids) {
@@ -106,12 +111,12 @@ Result<CopyCounts> copy_store(Store& from, Store& to, const CopyOptions& options
       if (auto copied = tolerate_existing(to.create_api_key(key)); !copied) return copied.error();
       ++counts.api_keys;
     }
-    auto endpoints = for_each_page<Endpoint>(
-        [&](const PageRequest& page) { return from.list_endpoints(workspace_id, page); },
-        [&](const Endpoint& endpoint) -> Status {
-          ++counts.endpoints;
-          return tolerate_existing(to.create_endpoint(endpoint));
-        });
+    auto endpoints =
+        for_each_page<Endpoint>([&](const PageRequest& page) { return from.list_endpoints(workspace_id, page); },
+                                [&](const Endpoint& endpoint) -> Status {
+                                  ++counts.endpoints;
+                                  return tolerate_existing(to.create_endpoint(endpoint));
+                                });
     if (!endpoints) return endpoints.error();
     if (auto copied = copy_messages(from, to, workspace_id, options, counts); !copied) return copied.error();
   }

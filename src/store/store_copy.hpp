@@ -11,6 +11,7 @@ namespace ferry {
 
 // How far a copy got.
 struct CopyCounts {
+  std::int64_t catalogs = 0;
   std::int64_t event_types = 0;
   std::int64_t workspaces = 0;
   std::int64_t api_keys = 0;

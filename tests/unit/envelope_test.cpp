@@ -20,8 +20,26 @@ Message sample_message() {
 }
 
 TEST(Envelope, StandardWebhooksBodyKeepsThePayloadBytes) {
-  EXPECT_EQ(standard_webhooks_envelope(sample_message()),
-            R"({"type":"order.completed","timestamp":"2025-11-23T10:00:00.123Z","data":{"amount": 1.50, "items":[1,2 ,3]}})");
+  EXPECT_EQ(
+      standard_webhooks_envelope(sample_message()),
+      R"({"type":"order.completed","timestamp":"2025-11-23T10:00:00.123Z","data":{"amount": 1.50, "items":[1,2 ,3]}})");
+}
+
+TEST(Envelope, TheStandardWebhooksProfileBuildsTheSameBody) {
+  const Message message = sample_message();
+  const Endpoint endpoint;
+  const WireContext context{
+      .message = message, .endpoint = endpoint, .delivery_id = "", .now_ms = 0, .default_user_agent = ""};
+  auto body = render_envelope(standard_webhooks_profile(), context, message.id);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(*body, standard_webhooks_envelope(message));
+}
+
+TEST(Envelope, WireTimestampsInEachFormat) {
+  EXPECT_EQ(format_wire_timestamp(1'763'892'000'123, TimestampFormat::iso8601), "2025-11-23T10:00:00.123Z");
+  EXPECT_EQ(format_wire_timestamp(1'763'892'000'123, TimestampFormat::epoch_ms), "1763892000123");
+  EXPECT_EQ(format_wire_timestamp(1'763'892'000'999, TimestampFormat::epoch_s), "1763892000");
+  EXPECT_EQ(format_wire_timestamp(-1, TimestampFormat::epoch_s), "-1");  // floor, not toward zero
 }
 
 TEST(Envelope, EscapesStrings) {
@@ -51,8 +69,8 @@ TEST(WireProfile, StandardWebhooksRequestIsSignedWithEverySecret) {
   EXPECT_EQ(header("x-tenant"), "acme");
   EXPECT_EQ(request->body, standard_webhooks_envelope(message));
   for (const auto& secret : endpoint.secrets) {
-    EXPECT_TRUE(verify_standard_webhooks(*secret_key(secret), "msg_1", 1763892005, request->body,
-                                         header("webhook-signature")));
+    EXPECT_TRUE(
+        verify_standard_webhooks(*secret_key(secret), "msg_1", 1763892005, request->body, header("webhook-signature")));
   }
 }
 

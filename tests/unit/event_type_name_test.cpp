@@ -54,7 +54,7 @@ TEST(SubscriptionIndex, AgreesWithTheFilterForEveryEndpoint) {
       endpoint("deep", {"customer.subscription.*", "invoice.paid"}),
       endpoint("off", {"*"}, false),
   };
-  WorkspaceSubscriptions index(endpoints);
+  WorkspaceSubscriptions index(Workspace{}, endpoints);
   EXPECT_EQ(index.endpoint_count(), 5u);
   for (std::string type : {"delivery.opened", "delivery.clicked", "customer.subscription.created", "invoice.paid",
                            "invoice.failed", "ping"}) {
@@ -74,18 +74,20 @@ TEST(SubscriptionIndex, AgreesWithTheFilterForEveryEndpoint) {
 
 TEST(SubscriptionIndex, AnEndpointMatchingTwiceIsListedOnce) {
   const std::vector<Endpoint> endpoints = {endpoint("both", {"delivery.*", "delivery.opened", "*"})};
-  WorkspaceSubscriptions index(endpoints);
+  WorkspaceSubscriptions index(Workspace{}, endpoints);
   EXPECT_EQ(index.endpoints_for("delivery.opened"), std::vector<std::string>{"both"});
 }
 
 TEST(SubscriptionIndex, ReplacesWorkspacesIndependently) {
   SubscriptionIndex index;
+  Workspace ws;
+  ws.id = "ws";
   EXPECT_EQ(index.workspace("ws"), nullptr);
   const std::vector<Endpoint> first = {endpoint("a", {})};
-  index.replace_workspace("ws", first);
+  index.replace_workspace(ws, first);
   auto snapshot = index.workspace("ws");
   ASSERT_NE(snapshot, nullptr);
-  index.replace_workspace("ws", {});
+  index.replace_workspace(ws, {});
   EXPECT_EQ(snapshot->endpoints_for("x"), std::vector<std::string>{"a"});  // old snapshot unchanged
   EXPECT_TRUE(index.workspace("ws")->endpoints_for("x").empty());
   index.remove_workspace("ws");

@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "core/signature.hpp"
 #include "store/sqlite_store.hpp"
+#include "unit/store_test_support.hpp"
 
 namespace ferry {
 namespace {
@@ -102,7 +103,7 @@ class SchedulerTest : public ::testing::Test {
     auto opened = SqliteStore::open(dir_ + "/ferry.db");
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(*opened);
-    ASSERT_TRUE(store_->create_workspace({"ws", "Workspace", clock_.now_ms(), clock_.now_ms()}).ok());
+    ASSERT_TRUE(store_->create_workspace(test_workspace("ws", "Workspace", clock_.now_ms())).ok());
   }
   void TearDown() override {
     if (scheduler_) scheduler_->stop(0ms);
@@ -134,7 +135,11 @@ class SchedulerTest : public ::testing::Test {
   std::vector<std::string> publish(const std::vector<std::string>& endpoint_ids) {
     PublishRequest request;
     const UnixMillis now = clock_.now_ms();
-    request.message = {new_id("msg", now), "ws", "order.paid", R"({"n":1})", now, std::nullopt, false};
+    request.message.id = new_id("msg", now);
+    request.message.workspace_id = "ws";
+    request.message.type = "order.paid";
+    request.message.payload = R"({"n":1})";
+    request.message.created_at_ms = now;
     std::vector<std::string> deliveries;
     for (const auto& endpoint_id : endpoint_ids) {
       deliveries.push_back(new_id("dlv", now));

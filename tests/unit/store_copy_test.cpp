@@ -14,7 +14,6 @@
 namespace ferry {
 namespace {
 
-
 constexpr UnixMillis kNow = 1'700'000'000'000;
 
 class StoreCopyTest : public testing::Test {
@@ -33,8 +32,8 @@ class StoreCopyTest : public testing::Test {
 
   void seed() {
     Store& s = *source_;
-    ASSERT_TRUE(s.create_workspace(Workspace{"ws_1", "One", kNow, kNow}).ok());
-    ASSERT_TRUE(s.create_workspace(Workspace{"ws_2", "Two", kNow, kNow}).ok());
+    ASSERT_TRUE(s.create_workspace(test_workspace("ws_1", "One", kNow)).ok());
+    ASSERT_TRUE(s.create_workspace(test_workspace("ws_2", "Two", kNow)).ok());
     ASSERT_TRUE(s.create_api_key(ApiKey{"key_1", "ws_1", "ci", "fk_abc", "hash-1", kNow}).ok());
     EventType type;
     type.name = "order.completed";
@@ -60,8 +59,8 @@ class StoreCopyTest : public testing::Test {
       message.payload = R"({"n":)" + std::to_string(i) + "}";
       message.created_at_ms = kNow + i;
       if (i == 0) message.idempotency_key = "first";
-      requests.push_back(PublishRequest{message, {{"ep_a", "dlv_a" + std::to_string(i)},
-                                                  {"ep_b", "dlv_b" + std::to_string(i)}}});
+      requests.push_back(
+          PublishRequest{message, {{"ep_a", "dlv_a" + std::to_string(i)}, {"ep_b", "dlv_b" + std::to_string(i)}}});
     }
     ASSERT_TRUE(s.publish(requests, kNow, 24 * 3600 * 1000).ok());
     // ep_a's deliveries succeed; ep_b's stay open.
@@ -111,7 +110,7 @@ TEST_F(StoreCopyTest, CopiesEverythingWithTheSameIds) {
   ASSERT_TRUE(endpoint.ok());
   EXPECT_EQ(endpoint->secrets.size(), 2U);
   EXPECT_EQ(endpoint->secrets[0], "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0");
-  ASSERT_TRUE(t.get_event_type("order.completed").ok());
+  ASSERT_TRUE(t.get_event_type("", "order.completed").ok());
   auto message = t.get_message("ws_1", "msg_1007");
   ASSERT_TRUE(message.ok());
   EXPECT_EQ(message->payload, R"({"n":7})");

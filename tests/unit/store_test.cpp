@@ -421,23 +421,93 @@ TEST_P(StoreTest, EventTypesUpsert) {
   EXPECT_EQ(upserted->created_at_ms, kNow);
   EXPECT_EQ(upserted->updated_at_ms, kNow + kHour);
 
-  auto fetched = store().get_event_type("order.created");
+  auto fetched = store().get_event_type("", "order.created");
   ASSERT_OK(fetched);
   EXPECT_EQ(fetched->group, "order");
   EXPECT_EQ(fetched->schema_json, type.schema_json);
   EXPECT_EQ(fetched->examples_json, type.examples_json);
   EXPECT_EQ(fetched->flags, (std::vector<std::string>{"deprecated"}));
   EXPECT_TRUE(fetched->archived);
-  EXPECT_ERROR(store().get_event_type("order.missing"), ErrorCode::not_found);
+  EXPECT_ERROR(store().get_event_type("", "order.missing"), ErrorCode::not_found);
 
   EventType other = type;
   other.name = "account.closed";
   ASSERT_OK(store().upsert_event_type(other));
+  // The same name in another catalog is another type.
+  EventType shop = type;
+  shop.catalog = "shop";
+  shop.description = "A shop's order";
+  ASSERT_OK(store().upsert_event_type(shop));
+  EXPECT_ERROR(store().get_event_type("shop", "account.closed"), ErrorCode::not_found);
   auto all = store().list_event_types();
   ASSERT_OK(all);
-  ASSERT_EQ(all->size(), 2U);
+  ASSERT_EQ(all->size(), 3U);
   EXPECT_EQ((*all)[0].name, "account.closed");
   EXPECT_EQ((*all)[1].name, "order.created");
+  EXPECT_EQ((*all)[1].description, changed.description);
+  EXPECT_EQ((*all)[2].catalog, "shop");
+  EXPECT_EQ((*all)[2].description, "A shop's order");
+}
+
+TEST_P(StoreTest, CatalogsUpsertKeepTheirFirstLoadTime) {
+  CatalogDocument catalog{"shop", R"({"catalog":"shop","title":"Shop"})", kNow, kNow};
+  ASSERT_OK(store().upsert_catalog(catalog));
+  EXPECT_ERROR(store().get_catalog("other"), ErrorCode::not_found);
+  catalog.document_json = R"({"catalog":"shop","title":"Shop v2"})";
+  catalog.created_at_ms = catalog.updated_at_ms = kNow + kHour;
+  auto saved = store().upsert_catalog(catalog);
+  ASSERT_OK(saved);
+  EXPECT_EQ(saved->created_at_ms, kNow);
+  EXPECT_EQ(saved->updated_at_ms, kNow + kHour);
+  ASSERT_OK(store().upsert_catalog(CatalogDocument{"blog", "{}", kNow, kNow}));
+  auto all = store().list_catalogs();
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[0].name, "blog");
+  EXPECT_EQ((*all)[1].document_json, catalog.document_json);
+  auto empty = store().is_empty();
+  ASSERT_OK(empty);
+  EXPECT_FALSE(*empty);
+}
+
+TEST_P(StoreTest, WorkspaceSettingsAndMessageFlagsRoundTrip) {
+  Workspace workspace = make_workspace("ws_settings");
+  workspace.catalog = "shop";
+  workspace.profile = "penguinmails";
+  workspace.validate_payloads = false;
+  workspace.test_mode = true;
+  ASSERT_OK(store().create_workspace(workspace));
+  auto fetched = store().get_workspace("ws_settings");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->catalog, "shop");
+  EXPECT_EQ(fetched->profile, "penguinmails");
+  EXPECT_FALSE(fetched->validate_payloads);
+  EXPECT_TRUE(fetched->test_mode);
+
+  workspace.catalog = "";
+  workspace.profile = "";
+  workspace.validate_payloads = true;
+  workspace.test_mode = false;
+  ASSERT_OK(store().update_workspace(workspace));
+  fetched = store().get_workspace("ws_settings");
+  ASSERT_OK(fetched);
+  EXPECT_EQ(fetched->catalog, "");
+  EXPECT_TRUE(fetched->validate_payloads);
+  EXPECT_FALSE(fetched->test_mode);
+
+  Message message = make_message("ws_settings", "msg_flagged");
+  message.flags = {"PASSIVE", "with \"quote\""};
+  std::vector<PublishRequest> batch{make_request(message)};
+  ASSERT_OK(store().publish(batch, kNow, kHour));
+  auto stored = store().get_message("ws_settings", "msg_flagged");
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->flags, message.flags);
+  Message plain = make_message("ws_settings", "msg_plain");
+  std::vector<PublishRequest> second{make_request(plain)};
+  ASSERT_OK(store().publish(second, kNow, kHour));
+  stored = store().get_message("ws_settings", "msg_plain");
+  ASSERT_OK(stored);
+  EXPECT_TRUE(stored->flags.empty());
 }
 
 // --- workspace isolation
@@ -450,8 +520,8 @@ TEST_P(StoreTest, RowsOfAnotherWorkspaceAreNotFound) {
   publish_one("ws_a", "msg_a", {{"ep_a", "dlv_a"}});
   auto claimed = claim(kNow);
   ASSERT_EQ(claimed.size(), 1U);
-  ASSERT_OK(store().record_attempts(std::vector{
-      make_record(make_attempt(claimed[0].delivery, "att_a", 1, kNow), DeliveryState::failed)}));
+  ASSERT_OK(store().record_attempts(
+      std::vector{make_record(make_attempt(claimed[0].delivery, "att_a", 1, kNow), DeliveryState::failed)}));
 
   EXPECT_ERROR(store().get_endpoint("ws_b", "ep_a"), ErrorCode::not_found);
   Endpoint foreign = make_endpoint("ws_b", "ep_a");
@@ -951,8 +1021,8 @@ TEST_P(StoreTest, RecordAttemptsMovesDeliveries) {
   ASSERT_EQ(retry.size(), 1U);
   EXPECT_EQ(retry[0].delivery.id, "dlv_2");
   EXPECT_EQ(retry[0].delivery.attempt_count, 1);
-  ASSERT_OK(store().record_attempts(std::vector{make_record(
-      make_attempt(retry[0].delivery, "att_4", 2, kNow + 5 * kSecond), DeliveryState::succeeded)}));
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(retry[0].delivery, "att_4", 2, kNow + 5 * kSecond), DeliveryState::succeeded)}));
   EXPECT_EQ(store().get_delivery("ws_a", "dlv_2")->attempt_count, 2);
 
   auto of_delivery = store().list_attempts_for_delivery("ws_a", "dlv_2");
@@ -1001,8 +1071,8 @@ TEST_P(StoreTest, RecordAttemptCanDisableEndpoint) {
   ASSERT_EQ(claimed.size(), 1U);
   ASSERT_EQ(claimed[0].delivery.id, "dlv_1");
   // A retry already scheduled and one in flight elsewhere: both are open.
-  ASSERT_OK(store().record_attempts(std::vector{make_record(make_attempt(claimed[0].delivery, "att_0", 1, kNow),
-                                                            DeliveryState::retrying, kNow + kSecond)}));
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(claimed[0].delivery, "att_0", 1, kNow), DeliveryState::retrying, kNow + kSecond)}));
 
   auto in_flight = claim(kNow + kSecond, 1, 30 * kSecond, {"ep_other"});
   ASSERT_EQ(in_flight.size(), 1U);
@@ -1032,9 +1102,9 @@ TEST_P(StoreTest, DisablingRecordKeepsItsOwnDeliveryState) {
 
   // Only the endpoint's *other* open deliveries are failed; the recorded one
   // takes the state its record names.
-  ASSERT_OK(store().record_attempts(std::vector{make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow),
-                                                            DeliveryState::retrying, kNow + kHour,
-                                                            std::string("failing for 5 days"))}));
+  ASSERT_OK(store().record_attempts(
+      std::vector{make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow), DeliveryState::retrying,
+                              kNow + kHour, std::string("failing for 5 days"))}));
   EXPECT_FALSE(store().get_endpoint("ws_a", "ep_1")->enabled);
   EXPECT_EQ(delivery_state("ws_a", "dlv_1"), "retrying");
   EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "failed");
@@ -1053,8 +1123,8 @@ TEST_P(StoreTest, RecordAttemptOfDeletedDeliveryIsDropped) {
 
   std::vector<AttemptRecord> records;
   for (const auto& due : claimed) {
-    records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
-                                  DeliveryState::succeeded));
+    records.push_back(
+        make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow), DeliveryState::succeeded));
   }
   ASSERT_OK(store().record_attempts(records));
   EXPECT_EQ(delivery_state("ws_a", "dlv_2"), "succeeded");
@@ -1099,8 +1169,8 @@ TEST_P(StoreTest, DeleteEndpointCascades) {
   publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_2", "dlv_2"}}, kNow);
   std::vector<AttemptRecord> records;
   for (const auto& due : claim(kNow)) {
-    records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
-                                  DeliveryState::succeeded));
+    records.push_back(
+        make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow), DeliveryState::succeeded));
   }
   ASSERT_OK(store().record_attempts(records));
 
@@ -1256,8 +1326,8 @@ TEST_P(StoreTest, MaintainDeletesMessagesOlderThanTheCutoffInBatches) {
   auto claimed = claim(kNow, 10, kHour);
   std::vector<AttemptRecord> records;
   for (const auto& due : claimed) {
-    records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
-                                  DeliveryState::succeeded));
+    records.push_back(
+        make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow), DeliveryState::succeeded));
   }
   ASSERT_OK(store().record_attempts(records));
 
@@ -1399,8 +1469,8 @@ TEST_P(StoreTest, DeliveriesOfEndpointFilterByStateAndPage) {
   std::vector<AttemptRecord> records;
   for (const auto& due : claim(kNow)) {
     if (due.delivery.id == "dlv_0002" || due.delivery.id == "dlv_0004") {
-      records.push_back(make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow),
-                                    DeliveryState::succeeded));
+      records.push_back(
+          make_record(make_attempt(due.delivery, "att_" + due.delivery.id, 1, kNow), DeliveryState::succeeded));
     }
   }
   ASSERT_EQ(records.size(), 2U);

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "core/result.hpp"
+#include "core/workspace.hpp"
 
 #define ASSERT_OK(expr)                                     \
   do {                                                      \
@@ -20,15 +21,23 @@
   } while (0)
 
 // Compares codes by name so a failure prints "conflict", not "4".
-#define EXPECT_ERROR(expr, expected)                                                \
-  do {                                                                              \
-    const auto& checked_ = (expr);                                                  \
-    ASSERT_FALSE(checked_.ok()) << "expected " << error_code_name(expected);        \
-    EXPECT_STREQ(error_code_name(checked_.error().code), error_code_name(expected)) \
-        << checked_.error().message;                                                \
+#define EXPECT_ERROR(expr, expected)                                                                             \
+  do {                                                                                                           \
+    const auto& checked_ = (expr);                                                                               \
+    ASSERT_FALSE(checked_.ok()) << "expected " << error_code_name(expected);                                     \
+    EXPECT_STREQ(error_code_name(checked_.error().code), error_code_name(expected)) << checked_.error().message; \
   } while (0)
 
 namespace ferry {
+
+// A workspace with default settings.
+inline Workspace test_workspace(std::string id, std::string name, UnixMillis at_ms) {
+  Workspace workspace;
+  workspace.id = std::move(id);
+  workspace.name = std::move(name);
+  workspace.created_at_ms = workspace.updated_at_ms = at_ms;
+  return workspace;
+}
 
 // A directory of its own, removed with everything in it afterwards.
 class TempDir {

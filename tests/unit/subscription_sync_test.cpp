@@ -21,7 +21,7 @@ class SubscriptionSyncTest : public testing::Test {
     auto store = SqliteStore::open((dir_.path() / "ferry.db").string());
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
-    ASSERT_TRUE(store_->create_workspace(Workspace{"ws_1", "One", kNow, kNow}).ok());
+    ASSERT_TRUE(store_->create_workspace(test_workspace("ws_1", "One", kNow)).ok());
   }
 
   void add_endpoint(const std::string& id, bool enabled = true) {
