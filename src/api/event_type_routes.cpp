@@ -14,15 +14,6 @@ namespace {
 // own) when it names none.
 std::string catalog_param(const ApiCall& call) { return query_param(call.request.query, "catalog").value_or(""); }
 
-bool is_flag_name(std::string_view flag) {
-  if (flag.empty() || flag.size() > 64) return false;
-  for (char c : flag) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // Reads the fields a request may set onto `type`; absent fields keep their value.
 Status apply_event_type_fields(const nlohmann::json& body, EventType& type) {
   auto description = optional_string(body, "description");
@@ -49,7 +40,7 @@ Status apply_event_type_fields(const nlohmann::json& body, EventType& type) {
     if (!it->is_array()) return make_error(ErrorCode::unprocessable, "\"flags\" must be an array of strings");
     type.flags.clear();
     for (const auto& flag : *it) {
-      if (!flag.is_string() || !is_flag_name(flag.get<std::string>())) {
+      if (!flag.is_string() || !is_valid_event_flag(flag.get<std::string>())) {
         return make_error(ErrorCode::unprocessable, "\"flags\" must be names of letters, digits, '-' and '_'");
       }
       type.flags.push_back(flag.get<std::string>());

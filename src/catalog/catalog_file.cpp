@@ -59,15 +59,6 @@ Result<bool> flag(const json& object, const char* key, const std::string& where)
   return it->get<bool>();
 }
 
-bool is_flag_name(std::string_view flag) {
-  if (flag.empty() || flag.size() > 64) return false;
-  for (char c : flag) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Result<CatalogAlias> read_alias(const json& object, const std::string& where) {
   if (!object.is_object()) return invalid(where, "an alias must be an object");
   if (auto keys = only_keys(object, {"name", "dotted_variants", "type_field", "outbound", "variant_field"}, where);
@@ -165,7 +156,8 @@ Result<EventType> read_event_type(const json& object, const std::string& where_i
   auto flags = texts(object, "flags", where);
   if (!flags) return flags.error();
   for (const auto& value : *flags) {
-    if (!is_flag_name(value)) return invalid(where, "flag \"" + value + "\" must be letters, digits, '-' or '_'");
+    if (!is_valid_event_flag(value))
+      return invalid(where, "flag \"" + value + "\" must be letters, digits, '-' or '_'");
   }
   type.flags = std::move(*flags);
   auto noted = text(object, "decision", where, false);

@@ -4,42 +4,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "catalog/catalog_file.hpp"
+#include "cli/definition_files.hpp"
 #include "core/wire_profile.hpp"
 
 namespace ferry {
 
 namespace {
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::not_found, "cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-Status load_profiles(const CatalogCommandSettings& settings, WireProfiles& profiles) {
-  for (const auto& path : settings.profile_files) {
-    auto text = read_file(path);
-    if (!text) return text.error();
-    auto parsed = parse_wire_profiles(*text);
-    if (!parsed) return make_error(parsed.error().code, path + ": " + parsed.error().message);
-    for (auto& profile : *parsed) {
-      if (auto added = profiles.add(std::move(profile)); !added) return added;
-    }
-  }
-  return {};
-}
-
-Result<CatalogFile> read_catalog(const std::string& path, const WireProfiles& profiles) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  auto file = parse_catalog_file(*text, [&](std::string_view name) { return profiles.find(name) != nullptr; });
-  if (!file) return make_error(file.error().code, path + ": " + file.error().message);
-  return file;
-}
 
 // Every catalog named (files, or directories of *.json), in name order.
 Result<std::vector<CatalogFile>> read_catalogs(const CatalogCommandSettings& settings, const WireProfiles& profiles) {
@@ -57,7 +30,7 @@ Result<std::vector<CatalogFile>> read_catalogs(const CatalogCommandSettings& set
   std::sort(paths.begin(), paths.end());
   std::vector<CatalogFile> files;
   for (const auto& path : paths) {
-    auto file = read_catalog(path, profiles);
+    auto file = read_catalog_file(path, profiles);
     if (!file) return file.error();
     files.push_back(std::move(*file));
   }
@@ -96,8 +69,8 @@ int report(const Error& error) {
 
 int run_catalog_validate(const CatalogCommandSettings& settings) {
   WireProfiles profiles;
-  if (auto loaded = load_profiles(settings, profiles); !loaded) return report(loaded.error());
-  auto file = read_catalog(settings.file, profiles);
+  if (auto loaded = load_profile_files(settings.profile_files, profiles); !loaded) return report(loaded.error());
+  auto file = read_catalog_file(settings.file, profiles);
   if (!file) return report(file.error());
   std::size_t examples = 0;
   for (const auto& type : file->event_types) examples += type.examples_json.size();
@@ -108,7 +81,7 @@ int run_catalog_validate(const CatalogCommandSettings& settings) {
 
 int run_catalog_list(const CatalogCommandSettings& settings) {
   WireProfiles profiles;
-  if (auto loaded = load_profiles(settings, profiles); !loaded) return report(loaded.error());
+  if (auto loaded = load_profile_files(settings.profile_files, profiles); !loaded) return report(loaded.error());
   auto files = read_catalogs(settings, profiles);
   if (!files) return report(files.error());
   if (settings.json) {
@@ -132,7 +105,7 @@ int run_catalog_list(const CatalogCommandSettings& settings) {
 
 int run_catalog_show(const CatalogCommandSettings& settings) {
   WireProfiles profiles;
-  if (auto loaded = load_profiles(settings, profiles); !loaded) return report(loaded.error());
+  if (auto loaded = load_profile_files(settings.profile_files, profiles); !loaded) return report(loaded.error());
   auto files = read_catalogs(settings, profiles);
   if (!files) return report(files.error());
   nlohmann::json found = nlohmann::json::array();

@@ -14,6 +14,7 @@
 #include "api/api_handler.hpp"
 #include "api/http_server.hpp"
 #include "catalog/catalog_registry.hpp"
+#include "cli/definition_files.hpp"
 #include "core/ids.hpp"
 #include "core/subscription_index.hpp"
 #include "delivery/curl_transport.hpp"
@@ -66,33 +67,10 @@ int fail(const std::string& message) {
   return 1;
 }
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::not_found, "cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-Status load_profile_files(const ServeSettings& settings, WireProfiles& profiles) {
-  for (const auto& path : settings.profile_files) {
-    auto text = read_file(path);
-    if (!text) return text.error();
-    auto parsed = parse_wire_profiles(*text);
-    if (!parsed) return make_error(parsed.error().code, path + ": " + parsed.error().message);
-    for (auto& profile : *parsed) {
-      if (auto added = profiles.add(std::move(profile)); !added) {
-        return make_error(added.error().code, path + ": " + added.error().message);
-      }
-    }
-  }
-  return {};
-}
-
 Status load_catalog_files(const ServeSettings& settings, const WireProfiles& profiles, CatalogRegistry& catalogs) {
   for (const auto& path : settings.catalog_files) {
-    auto text = read_file(path);
-    if (!text) return text.error();
-    auto file = parse_catalog_file(*text, [&](std::string_view name) { return profiles.find(name) != nullptr; });
-    if (!file) return make_error(file.error().code, path + ": " + file.error().message);
+    auto file = read_catalog_file(path, profiles);
+    if (!file) return file.error();
     auto loaded = catalogs.load(*file);
     if (!loaded) return make_error(loaded.error().code, path + ": " + loaded.error().message);
     spdlog::info("catalog {} loaded from {}: {} event types{}", loaded->catalog, path, loaded->types_loaded,
@@ -129,7 +107,9 @@ int run_serve(const ServeSettings& settings) {
   SystemClock clock;
   Metrics metrics;
   WireProfiles profiles;
-  if (auto loaded = load_profile_files(settings, profiles); !loaded) return fail(loaded.error().message);
+  if (auto loaded = load_profile_files(settings.profile_files, profiles); !loaded) {
+    return fail(loaded.error().message);
+  }
   CatalogRegistry catalogs(the_store, clock);
   if (auto loaded = load_catalog_files(settings, profiles, catalogs); !loaded) return fail(loaded.error().message);
   SubscriptionIndex subscriptions;

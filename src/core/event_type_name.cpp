@@ -39,4 +39,13 @@ bool type_filter_matches(std::string_view pattern, std::string_view type) {
   return pattern == type;
 }
 
+bool is_valid_event_flag(std::string_view flag) {
+  if (flag.empty() || flag.size() > 64) return false;
+  for (char c : flag) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace ferry

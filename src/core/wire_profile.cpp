@@ -311,7 +311,15 @@ Result<WireRequest> render_wire_request(const WireProfile& profile, const WireCo
       return make_error(ErrorCode::unprocessable, "the " + name + " header would contain a line break");
     }
   }
-  for (const auto& header : context.endpoint.headers) request.headers.push_back(header);
+  // An endpoint's custom header never stands beside or in for one the
+  // profile sets (a second signature header would confuse receivers).
+  const std::size_t profile_headers = request.headers.size();
+  for (const auto& header : context.endpoint.headers) {
+    const bool taken =
+        std::any_of(request.headers.begin(), request.headers.begin() + static_cast<long>(profile_headers),
+                    [&](const auto& set) { return lowercase(set.first) == lowercase(header.first); });
+    if (!taken) request.headers.push_back(header);
+  }
   return request;
 }
 

@@ -143,6 +143,17 @@ TEST(WireProfileBuiltins, TheOldEntryPointRendersTheEndpointsProfile) {
   }
 }
 
+TEST(WireProfileBuiltins, CustomHeadersNeverDuplicateTheProfilesOwn) {
+  const Message message = make_message(R"({"n":1})");
+  Endpoint endpoint = make_endpoint();
+  endpoint.headers = {{"X-PenguinMails-Signature", "forged"}, {"User-Agent", "mine"}, {"x-tenant", "acme"}};
+  const WireRequest request = render(builtin("penguinmails"), message, endpoint);
+  EXPECT_EQ(header(request, "X-PenguinMails-Signature"), hmac_sha256_hex(kNewestSecret, request.body));
+  EXPECT_EQ(header(request, "user-agent"), "PenguinMails-Webhooks/1.0");
+  EXPECT_EQ(header(request, "x-tenant"), "acme");
+  for (const auto& [name, value] : request.headers) EXPECT_NE(value, "forged") << name;
+}
+
 TEST(WireProfileBuiltins, Pocketflows) {
   const Message message = make_message(R"({"id": "camp_1", "name": "Spring"})");
   const Endpoint endpoint = make_endpoint();
