@@ -65,7 +65,10 @@ std::string json_pointer(const std::vector<std::string>& context) {
 }  // namespace
 
 Status PayloadSchema::check(const nlohmann::json& payload) const {
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  // valijson compiles a "pattern" into a std::regex on first use and caches
+  // it in the Validator; one Validator per thread keeps that cache warm (a
+  // fresh one per check spent most of its time compiling regexes).
+  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(payload);
   bool valid = false;
