@@ -58,6 +58,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/time_format.hpp"
+
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
@@ -77,54 +79,6 @@ std::int64_t steady_us() {
       .count();
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool read_digits(std::string_view text, std::size_t pos, std::size_t count, unsigned& out) {
-  if (pos + count > text.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + count; ++i) {
-    const char c = text[i];
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<unsigned>(c - '0');
-  }
-  return true;
-}
-
-// "2026-11-23T11:49:53.538Z" (fraction optional, 1-9 digits) -> epoch ms.
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view t) {
-  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_digits(t, 0, 4, year) || t.size() < 20 || t[4] != '-' || !read_digits(t, 5, 2, month) || t[7] != '-' ||
-      !read_digits(t, 8, 2, day) || (t[10] != 'T' && t[10] != 't') || !read_digits(t, 11, 2, hour) || t[13] != ':' ||
-      !read_digits(t, 14, 2, minute) || t[16] != ':' || !read_digits(t, 17, 2, second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  std::size_t pos = 19;
-  std::int64_t millis = 0;
-  if (pos < t.size() && t[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (t[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (; digits < 3; ++digits) millis *= 10;
-  }
-  if (pos >= t.size() || (t[pos] != 'Z' && t[pos] != 'z')) return std::nullopt;
-  const std::int64_t days = days_from_civil(year, month, day);
-  return ((days * 24 + hour) * 60 + minute) * 60000 + static_cast<std::int64_t>(second) * 1000 + millis;
-}
-
 // The publish timestamp of a webhook body: the first top-level-looking
 // "timestamp":"..." (Ferry's envelope puts it right after "type", whose value
 // cannot contain quotes).
@@ -135,7 +89,7 @@ std::int64_t publish_timestamp_ms(std::string_view body) {
   const std::size_t start = at + kKey.size();
   const std::size_t end = body.find('"', start);
   if (end == std::string_view::npos) return kNoTimestamp;
-  const auto ms = parse_rfc3339_ms(body.substr(start, end - start));
+  const auto ms = ferry::parse_time(body.substr(start, end - start));
   return ms ? *ms : kNoTimestamp;
 }
 
@@ -196,9 +150,10 @@ class Recorder {
   std::string stats_json() {
     std::lock_guard lock(mutex_);
     std::ostringstream out;
-    out << "{\"count\":" << count_ << ",\"first_ms\":" << ms_or_null(first_us_) << ",\"last_ms\":" << ms_or_null(last_us_)
-        << ",\"first_mono_ms\":" << ms_or_null(first_mono_us_) << ",\"last_mono_ms\":" << ms_or_null(last_mono_us_)
-        << ",\"unique_ids\":" << ids_.size() << ",\"duplicates\":" << duplicates_ << ",\"without_id\":" << without_id_
+    out << "{\"count\":" << count_ << ",\"first_ms\":" << ms_or_null(first_us_)
+        << ",\"last_ms\":" << ms_or_null(last_us_) << ",\"first_mono_ms\":" << ms_or_null(first_mono_us_)
+        << ",\"last_mono_ms\":" << ms_or_null(last_mono_us_) << ",\"unique_ids\":" << ids_.size()
+        << ",\"duplicates\":" << duplicates_ << ",\"without_id\":" << without_id_
         << ",\"with_timestamp\":" << with_timestamp_ << ",\"records_dropped\":" << records_dropped_ << "}";
     return out.str();
   }
@@ -368,16 +323,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   template <class Response>
   void send(std::shared_ptr<Response> response) {
-    http::async_write(stream_, *response,
-                      [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
-                        if (ec) return;
-                        if (!response->keep_alive()) {
-                          beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                          return;
-                        }
-                        self->read();
-                      });
+    http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      if (!response->keep_alive()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read();
+    });
   }
 
   beast::tcp_stream stream_;
@@ -392,15 +346,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
       : io_(io), acceptor_(std::move(acceptor)), recorder_(recorder) {}
 
   void accept() {
-    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->recorder_)->start();
-      }
-      self->accept();
-    });
+    acceptor_.async_accept(net::make_strand(io_),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted) return;
+                             if (!ec) {
+                               beast::error_code ignored;
+                               socket.set_option(tcp::no_delay(true), ignored);
+                               std::make_shared<Session>(std::move(socket), self->recorder_)->start();
+                             }
+                             self->accept();
+                           });
   }
 
   void close() {
@@ -445,11 +400,16 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--listen") listen = value();
-    else if (arg == "--threads") threads = parse_integer<int>(arg, value(), 1, 64);
-    else if (arg == "--max-records") max_records = parse_integer<std::size_t>(arg, value(), 0, 1'000'000'000);
-    else if (arg == "--help" || arg == "-h") usage("");
-    else usage("unknown argument " + arg);
+    if (arg == "--listen")
+      listen = value();
+    else if (arg == "--threads")
+      threads = parse_integer<int>(arg, value(), 1, 64);
+    else if (arg == "--max-records")
+      max_records = parse_integer<std::size_t>(arg, value(), 0, 1'000'000'000);
+    else if (arg == "--help" || arg == "-h")
+      usage("");
+    else
+      usage("unknown argument " + arg);
   }
   const std::size_t colon = listen.rfind(':');
   if (colon == std::string::npos) usage("--listen must be HOST:PORT");
@@ -483,8 +443,8 @@ int main(int argc, char** argv) {
     io.stop();
   });
 
-  const std::string shown_host = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                         : bound.address().to_string();
+  const std::string shown_host =
+      bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string();
   std::cout << "ferry-bench-receiver listening on http://" << shown_host << ':' << bound.port() << std::endl;
 
   std::vector<std::thread> pool;

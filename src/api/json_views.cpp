@@ -19,6 +19,10 @@ nlohmann::json headers_object(const HeaderList& headers) {
 
 // Stored payloads were validated on publish; a parse failure here would be
 // a bug, shown rather than hidden.
+bool has_flag(const std::vector<std::string>& flags, std::string_view flag) {
+  return std::find(flags.begin(), flags.end(), flag) != flags.end();
+}
+
 nlohmann::json raw_json(const std::string& text) {
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   return parsed.is_discarded() ? nlohmann::json(text) : parsed;
@@ -72,7 +76,7 @@ nlohmann::json to_json(const Message& message) {
           {"created_at", format_rfc3339(message.created_at_ms)},
           {"test", message.test},
           {"flags", message.flags},
-          {"passive", std::find(message.flags.begin(), message.flags.end(), "PASSIVE") != message.flags.end()}};
+          {"passive", has_flag(message.flags, "PASSIVE")}};
 }
 
 nlohmann::json to_json(const Delivery& delivery) {
@@ -118,8 +122,8 @@ nlohmann::json to_json(const EventType& type) {
           {"schema", type.schema_json.empty() ? nlohmann::json(nullptr) : raw_json(type.schema_json)},
           {"examples", std::move(examples)},
           {"flags", type.flags},
-          {"passive", std::find(type.flags.begin(), type.flags.end(), "PASSIVE") != type.flags.end()},
-          {"deprecated", std::find(type.flags.begin(), type.flags.end(), "deprecated") != type.flags.end()},
+          {"passive", has_flag(type.flags, "PASSIVE")},
+          {"deprecated", has_flag(type.flags, "deprecated")},
           {"archived", type.archived},
           {"created_at", format_rfc3339(type.created_at_ms)},
           {"updated_at", format_rfc3339(type.updated_at_ms)}};

@@ -68,11 +68,7 @@ std::string placeholder_value(std::string_view name, const TemplateValues& value
   if (name == "endpoint_id") return std::string(values.endpoint_id);
   if (name == "workspace_id") return values.message.workspace_id;
   if (name == "send_time_s") return std::to_string(values.send_seconds);
-  // Built by appends: GCC 12 at -O3 reports a false -Wrestrict on "{" + std::string.
-  std::string unknown = "{";
-  unknown.append(name);
-  unknown += '}';
-  return unknown;
+  return "{" + std::string(name) + "}";
 }
 
 }  // namespace

@@ -57,8 +57,6 @@ std::string pg_partition_name(std::string_view table, std::int64_t day) {
       return std::string(table) + "_p" + digits;
     }
   }
-  // Built by appends: GCC 12 at -O3 reports a false -Wrestrict on the
-  // equivalent chain of operator+.
   std::string name(table);
   name += "_d";
   if (day < 0) name += 'm';
@@ -108,8 +106,7 @@ void PgPartitions::forget(std::string_view table) {
   if (auto known = known_.find(table); known != known_.end()) known_.erase(known);
 }
 
-Result<std::int64_t> PgPartitions::drop_before(PgConnection& connection, std::string_view table,
-                                               UnixMillis cutoff_ms) {
+Result<std::int64_t> PgPartitions::drop_before(PgConnection& connection, std::string_view table, UnixMillis cutoff_ms) {
   PgParams params;
   params.text(table);
   auto listed = connection.query(

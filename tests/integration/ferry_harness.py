@@ -947,6 +947,22 @@ class Receiver:
     def webhook_ids(self, path: Optional[str] = None) -> list[str]:
         return [r.headers.get("webhook-id", "") for r in self.received(path)]
 
+    def delivered_ids(self, path: Optional[str] = None) -> set:
+        """Ids of messages answered 2xx (the answer was written)."""
+        return {r.headers.get("webhook-id") for r in self.received(path)
+                if r.answered is not None and 200 <= r.answered < 300}
+
+    def wait_all_delivered(self, label: str, acked, path: str, timeout: float) -> None:
+        """Waits until every acked message id was answered 2xx; on the way out
+        prints the ones that never were."""
+        try:
+            wait_for(lambda: set(acked) <= self.delivered_ids(path), timeout, interval=0.1,
+                     message=f"every acked message answered 2xx by the receiver ({label})")
+        finally:
+            missing = sorted(set(acked) - self.delivered_ids(path))
+            if missing:
+                print(f"\n[{label}] {len(missing)} acked messages never delivered: {missing[:20]}", flush=True)
+
     def __enter__(self):
         return self
 

@@ -86,11 +86,6 @@ class ClusterTestCase(FerryTestCase):
                                 f"{first.port} (it never learnt of the change: see test_change_right_after_"
                                 f"a_node_starts)")
 
-    def delivered_ids(self, path: str) -> set:
-        """Ids of messages the receiver answered 2xx (the answer was written)."""
-        return {r.headers.get("webhook-id") for r in self.receiver.received(path)
-                if r.answered is not None and 200 <= r.answered < 300}
-
     def report_duplicates(self, label: str, acked, path: str) -> int:
         """Prints how many acked messages arrived, how many the receiver answered
         2xx more than once (true duplicates) and how many were sent again after
@@ -112,15 +107,6 @@ class ClusterTestCase(FerryTestCase):
               + (f", e.g. {sorted(twice.items())[:5]}" if twice else "")
               + f"); sent again after an unanswered request={len(resent)}", flush=True)
         return sum(c - 1 for c in twice.values())
-
-    def wait_all_delivered(self, label: str, acked, path: str, timeout: float) -> None:
-        try:
-            fh.wait_for(lambda: set(acked) <= self.delivered_ids(path), timeout, interval=0.1,
-                        message=f"every acked message answered 2xx by the receiver ({label})")
-        finally:
-            missing = sorted(set(acked) - self.delivered_ids(path))
-            if missing:
-                print(f"\n[{label}] {len(missing)} acked messages never delivered: {missing[:20]}", flush=True)
 
 
 class ClusterStartTest(ClusterTestCase):
@@ -419,7 +405,7 @@ class ClusterFailureTest(ClusterTestCase):
         print(f"\n[takeover] killed A with {len(in_flight)} deliveries in flight, "
               f"{len(set(acked) - in_flight)} others accepted", flush=True)
 
-        self.wait_all_delivered("takeover", acked, path, LEASE_SECONDS + IDLE_POLL_SECONDS + 20)
+        self.receiver.wait_all_delivered("takeover", acked, path, LEASE_SECONDS + IDLE_POLL_SECONDS + 20)
         answered = {}
         for r in self.receiver.received(path):
             mid = r.headers.get("webhook-id")
@@ -513,7 +499,7 @@ class ClusterFailureTest(ClusterTestCase):
         self.assertEqual(fanout_missed, [], "accepted messages that did not fan out to the one endpoint "
                                             "(a restarted node must load every endpoint)")
 
-        self.wait_all_delivered("load", acked, path, 60)
+        self.receiver.wait_all_delivered("load", acked, path, 60)
         self.report_duplicates("load", acked, path)
         self.assertTrue(set(self.receiver.webhook_ids(path)) <= set(attempted), "phantom message ids delivered")
         # Every node serves every accepted message.
@@ -580,7 +566,7 @@ class ClusterDatabaseOutageTest(ClusterTestCase):
                     message="an endpoint created on A after the outage used by B")
         print(f"[outage] B fanned out to A's new endpoint after {time.monotonic() - t0:.2f}s", flush=True)
 
-        self.wait_all_delivered("outage", acked, path, 30)
+        self.receiver.wait_all_delivered("outage", acked, path, 30)
         for mid in acked:
             api_b.wait_delivery_state(ws, mid, ["succeeded"], timeout=10)
 

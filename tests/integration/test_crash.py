@@ -26,27 +26,13 @@ class CrashTest(FerryTestCase):
         self.receiver = Receiver()
         self.addCleanup(self.receiver.close)
 
-    def delivered_ids(self, path):
-        """Ids of messages the receiver answered with a 2xx (finished writing the answer)."""
-        return {r.headers.get("webhook-id") for r in self.receiver.received(path)
-                if r.answered is not None and 200 <= r.answered < 300}
-
-    def wait_all_delivered(self, label, acked, path, timeout):
-        try:
-            fh.wait_for(lambda: set(acked) <= self.delivered_ids(path), timeout, interval=0.1,
-                        message=f"every acked message answered 2xx by the receiver ({label})")
-        finally:
-            missing = sorted(set(acked) - self.delivered_ids(path))
-            if missing:
-                print(f"\n[{label}] {len(missing)} acked messages never delivered: {missing[:20]}", flush=True)
-
     def report(self, label, acked, path):
         """Prints how many acked messages arrived, and how many arrived more than
         once (requests not answered with an error status, beyond one per id)."""
         reqs = self.receiver.received(path)
         arrived = [r.headers.get("webhook-id") for r in reqs if r.answered is None or 200 <= r.answered < 300]
         dups = len(arrived) - len(set(arrived))
-        print(f"\n[{label}] acked={len(acked)} delivered={len(self.delivered_ids(path) & set(acked))} "
+        print(f"\n[{label}] acked={len(acked)} delivered={len(self.receiver.delivered_ids(path) & set(acked))} "
               f"requests={len(reqs)} duplicates={dups}", flush=True)
         return dups
 
@@ -106,7 +92,7 @@ class CrashTest(FerryTestCase):
         publisher(len(attempted), api)
         self.assertEqual(len(attempted), total)
 
-        self.wait_all_delivered("kill9", acked, path, 60)
+        self.receiver.wait_all_delivered("kill9", acked, path, 60)
         self.report("kill9", acked, path)
         self.assertTrue(set(self.receiver.webhook_ids(path)) <= set(attempted), "phantom message ids delivered")
         # The stored messages survived too.
@@ -129,11 +115,11 @@ class CrashTest(FerryTestCase):
         acked = [m["id"] for m in data]
         self.receiver.wait_for_requests(n, path, timeout=20)  # every first attempt failed
         server.kill()
-        ok_before = self.delivered_ids(path)
+        ok_before = self.receiver.delivered_ids(path)
         server.restart()
         api = server.api()
 
-        self.wait_all_delivered("kill9-retries", acked, path, 30)
+        self.receiver.wait_all_delivered("kill9-retries", acked, path, 30)
         print(f"\n[kill9-retries] {len(ok_before)} succeeded before the kill, "
               f"{len(set(acked) - ok_before)} after the restart", flush=True)
         self.report("kill9-retries", acked, path)
@@ -152,10 +138,10 @@ class CrashTest(FerryTestCase):
         self.assertEqual(code, 0, f"SIGTERM must exit 0, got {code}")
         with self.assertRaises(OSError):
             fh.Api(server.host, server.port, server.admin_token, timeout=2).get("/healthz")
-        before = self.delivered_ids(path)
+        before = self.receiver.delivered_ids(path)
         server.restart()
         api = server.api()
-        self.wait_all_delivered("sigterm", acked, path, 30)
+        self.receiver.wait_all_delivered("sigterm", acked, path, 30)
         print(f"\n[sigterm] {len(set(acked) & before)} delivered before exit, "
               f"{len(set(acked) - before)} after the restart", flush=True)
         self.report("sigterm", acked, path)
