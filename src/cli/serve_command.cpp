@@ -182,7 +182,8 @@ int run_serve(const ServeSettings& settings) {
   upkeep_config.retention = std::chrono::hours(24) * settings.retention_days;
   StoreUpkeep upkeep(the_store, clock, upkeep_config);
 
-  Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{}, [&scheduler] { scheduler.wake(); });
+  Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{},
+                    [&scheduler](std::vector<NewDelivery> created) { scheduler.deliver_new(std::move(created)); });
   ApiServices services{the_store,    ingestor,     subscriptions,
                        catalogs,     profiles,     metrics,
                        clock,        *targets,     [&scheduler] { scheduler.wake(); },

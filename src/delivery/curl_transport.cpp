@@ -89,7 +89,8 @@ std::string lowercase(std::string_view text) {
 }
 
 bool is_token_char(unsigned char c) {
-  return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  return std::isalnum(c) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 // Header names must be RFC 9110 tokens and values must not break the line,
@@ -182,7 +183,7 @@ struct CurlTransport::Transfer {
   TransportResponse response;
   std::size_t kept_header_bytes = 0;
   std::size_t discarded_body_bytes = 0;
-  bool body_cut_off = false;          // we stopped reading a body past kMaxDiscardedBody
+  bool body_cut_off = false;           // we stopped reading a body past kMaxDiscardedBody
   std::optional<std::string> refusal;  // why TargetPolicy refused an address
   int sockets_opened = 0;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -306,7 +307,8 @@ std::size_t CurlTransport::Transfer::on_body(char* data, std::size_t size, std::
   auto& transfer = *static_cast<Transfer*>(user);
   const std::size_t length = size * count;
   std::string& body = transfer.response.body;
-  const std::size_t room = transfer.request.max_response_body - std::min(body.size(), transfer.request.max_response_body);
+  const std::size_t room =
+      transfer.request.max_response_body - std::min(body.size(), transfer.request.max_response_body);
   const std::size_t kept = std::min(length, room);
   body.append(data, kept);
   // Reading on past the kept part lets the connection be reused, up to a point.

@@ -18,12 +18,12 @@
 namespace ferry {
 
 struct CurlTransportConfig {
-  TargetPolicy policy;                  // judged on every address a connection is opened to
+  TargetPolicy policy;                   // judged on every address a connection is opened to
   std::string user_agent = "Ferry/0.1";  // sent unless the request has its own User-Agent header
   bool verify_tls = true;
-  std::string ca_file;                  // empty: the system's CA bundle
-  int max_connections_per_host = 0;     // 0: unlimited
-  int max_total_connections = 0;        // 0: unlimited
+  std::string ca_file;               // empty: the system's CA bundle
+  int max_connections_per_host = 0;  // 0: unlimited
+  int max_total_connections = 0;     // 0: unlimited
 };
 
 // The Transport error name for a curl result ("timeout", "tls", ...), without

@@ -31,7 +31,8 @@ Status validate_endpoint_url(std::string_view text, const TargetPolicy& policy) 
   if (text.empty()) return invalid("must not be empty");
   if (text.size() > kMaxEndpointUrlLength) return invalid("longer than 2048 characters");
   for (char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return invalid("must not contain spaces or control characters");
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return invalid("must not contain spaces or control characters");
   }
   // curl forgives "http:///host" (an empty authority); a registered URL must not need forgiving.
   if (const auto scheme_end = text.find("://");

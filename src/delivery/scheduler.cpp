@@ -17,7 +17,14 @@ Scheduler::Scheduler(Store& store, Transport& transport, const Clock& clock, Met
       clock_(clock),
       metrics_(metrics),
       config_(std::move(config)),
-      on_endpoint_disabled_(std::move(on_endpoint_disabled)) {}
+      recorder_(store, {std::move(on_endpoint_disabled), [this] {
+                          {
+                            std::lock_guard lock(mutex_);
+                            recheck_due_ = true;
+                            woken_ = true;
+                          }
+                          wake_cv_.notify_one();
+                        }}) {}
 
 Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
 
@@ -25,10 +32,15 @@ namespace {
 // Time kept in hand at the end of a lease to record the attempt's outcome.
 constexpr UnixMillis kLeaseMarginMs = 2000;
 // Pause after a claim starved by saturated endpoints (see claim_quiet_until_).
-constexpr UnixMillis kStarvedClaimPauseMs = 20;
+constexpr UnixMillis kFirstStarvedPauseMs = 20;
+constexpr UnixMillis kLongestStarvedPauseMs = 1000;
+// New deliveries an endpoint may hold in memory beyond its concurrency
+// before the rest wait in the store.
+constexpr int kNewDeliveriesBuffered = 64;
 }  // namespace
 
 void Scheduler::start() {
+  recorder_.start();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -43,6 +55,24 @@ void Scheduler::release(std::vector<DeliveryRef> deliveries) {
 void Scheduler::wake() {
   {
     std::lock_guard lock(mutex_);
+    woken_ = true;
+    rescan_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void Scheduler::deliver_new(std::vector<NewDelivery> deliveries) {
+  {
+    std::lock_guard lock(mutex_);
+    // Beyond what the scheduler could hold anyway, they are left to the scan.
+    const auto room = static_cast<std::size_t>(config_.max_in_flight) * 2;
+    if (new_deliveries_.size() + deliveries.size() > room) {
+      rescan_ = true;
+    } else if (new_deliveries_.empty()) {
+      new_deliveries_ = std::move(deliveries);
+    } else {
+      std::move(deliveries.begin(), deliveries.end(), std::back_inserter(new_deliveries_));
+    }
     woken_ = true;
   }
   wake_cv_.notify_one();
@@ -64,13 +94,24 @@ void Scheduler::run() {
   UnixMillis wake_at = clock_.now_ms();
   while (true) {
     std::vector<Completion> completions;
+    std::vector<NewDelivery> new_deliveries;
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
       const auto delay = std::chrono::milliseconds(std::max<UnixMillis>(0, wake_at - clock_.now_ms()));
-      wake_cv_.wait_for(lock, delay, [this] { return stopping_ || woken_ || !completions_.empty(); });
+      const bool woken =
+          wake_cv_.wait_for(lock, delay, [this] { return stopping_ || woken_ || !completions_.empty(); });
       completions.swap(completions_);
+      new_deliveries.swap(new_deliveries_);
       woken_ = false;
+      if (rescan_ || !woken) {
+        // Asked to, or the timer: work from elsewhere may be due.
+        claim_quiet_until_ = 0;
+        starved_pause_ms_ = 0;
+        next_due_stale_ = true;
+      }
+      if (recheck_due_) next_due_stale_ = true;
+      rescan_ = recheck_due_ = false;
       stopping = stopping_;
       if (stopping && (in_flight_ - static_cast<int>(completions.size()) <= 0 ||
                        std::chrono::steady_clock::now() >= stop_deadline_)) {
@@ -83,6 +124,7 @@ void Scheduler::run() {
           }
         }
         release(std::move(unsent));
+        recorder_.stop(stop_deadline_);
         return;
       }
     }
@@ -93,14 +135,31 @@ void Scheduler::run() {
     }
     const UnixMillis now = clock_.now_ms();
     dispatch_waiting(now);
+    claim_new(std::move(new_deliveries), now);
     ClaimOutcome outcome;
-    const bool claim_deferred = now < claim_quiet_until_;
+    const bool claim_deferred = !claim_worthwhile(now);
     if (!claim_deferred) {
       outcome = claim(now);
-      claim_quiet_until_ = outcome.starved ? now + kStarvedClaimPauseMs : 0;
+      if (outcome.starved) {
+        starved_pause_ms_ = std::clamp(starved_pause_ms_ * 2, kFirstStarvedPauseMs, kLongestStarvedPauseMs);
+        claim_quiet_until_ = now + starved_pause_ms_;
+      } else {
+        starved_pause_ms_ = 0;
+        claim_quiet_until_ = 0;
+      }
     }
     wake_at = next_wake(now, outcome, claim_deferred);
   }
+}
+
+bool Scheduler::saturated(const EndpointState& state) const {
+  return state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty();
+}
+
+bool Scheduler::claim_worthwhile(UnixMillis now) const {
+  if (now >= claim_quiet_until_) return true;
+  return std::any_of(endpoints_.begin(), endpoints_.end(),
+                     [this](const auto& entry) { return entry.second.backlog_in_store && !saturated(entry.second); });
 }
 
 UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, bool claim_deferred) {
@@ -111,7 +170,13 @@ UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, boo
     // Work due already was either claimed just now or belongs to endpoints
     // left out as saturated, whose completions wake this thread anyway; only
     // a due time still to come is worth a timer.
-    if (auto due = store_.next_due_time(); due && *due && **due > now) wake_at = std::min(wake_at, **due);
+    if (next_due_stale_) {
+      if (auto due = store_.next_due_time(); due) {
+        next_due_ = *due;
+        next_due_stale_ = false;
+      }
+    }
+    if (next_due_ && *next_due_ > now) wake_at = std::min(wake_at, *next_due_);
   }
   // Endpoints held back only by their rate limit get a token within 1/rate s.
   for (const auto& [id, state] : endpoints_) {
@@ -119,31 +184,69 @@ UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, boo
       wake_at = std::min(wake_at, now + 20);
     }
   }
-  if (!unrecorded_.empty()) wake_at = std::min(wake_at, now + 200);
   return wake_at;
 }
 
 Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
-  const int room = config_.max_in_flight - in_flight_ - waiting_;
+  const int room = config_.max_in_flight - in_flight_ - waiting_ - static_cast<int>(recorder_.unwritten());
   if (room <= 0) return {};
   // Endpoints that cannot take more right now are left out of the claim, so
   // their backlog does not crowd out everyone else's due work.
-  std::vector<std::string> saturated;
+  std::vector<std::string> excluded;
   for (const auto& [id, state] : endpoints_) {
-    if (state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty()) saturated.push_back(id);
+    if (saturated(state)) excluded.push_back(id);
   }
   const UnixMillis lease_until = now + config_.lease.count();
   const int limit = std::min(room, config_.claim_batch);
-  auto due = store_.claim_due_deliveries(now, limit, lease_until, saturated);
+  auto due = store_.claim_due_deliveries(now, limit, lease_until, excluded);
   if (!due) {
     spdlog::error("claiming due deliveries failed: {}", due.error().message);
     return {};
   }
   ClaimOutcome outcome;
-  outcome.full = static_cast<int>(due->size()) >= config_.claim_batch;
-  outcome.starved = static_cast<int>(due->size()) < limit && !saturated.empty();
+  outcome.full = static_cast<int>(due->size()) >= limit;
+  outcome.starved = !outcome.full && !excluded.empty();
+  if (!due->empty()) next_due_stale_ = true;
+  for (auto& [id, state] : endpoints_) {
+    // Fewer than asked for: the store has nothing more due for the endpoints
+    // that took part; those left out may still have a backlog there.
+    if (saturated(state)) {
+      state.backlog_in_store = true;
+    } else if (!outcome.full) {
+      state.backlog_in_store = false;
+    }
+  }
   for (auto& delivery : *due) offer(Claimed{std::move(delivery), lease_until}, now);
   return outcome;
+}
+
+void Scheduler::claim_new(std::vector<NewDelivery> deliveries, UnixMillis now) {
+  if (deliveries.empty()) return;
+  int room = config_.max_in_flight - in_flight_ - waiting_ - static_cast<int>(recorder_.unwritten());
+  std::unordered_map<std::string, int> taken;
+  std::vector<DeliveryRef> wanted;
+  for (auto& delivery : deliveries) {
+    EndpointState& state = endpoints_[delivery.endpoint_id];
+    int& already = taken[delivery.endpoint_id];
+    const int held = state.in_flight + static_cast<int>(state.waiting.size()) + already;
+    if (room <= 0 || state.backlog_in_store || held >= config_.endpoint_concurrency + kNewDeliveriesBuffered) {
+      // Found by the scan instead, in due order with what waits there already.
+      state.backlog_in_store = true;
+      continue;
+    }
+    ++already;
+    --room;
+    wanted.push_back(std::move(delivery.ref));
+  }
+  if (wanted.empty()) return;
+  const UnixMillis lease_until = now + config_.lease.count();
+  auto claimed = store_.claim_deliveries(wanted, now, lease_until);
+  if (!claimed) {
+    spdlog::error("claiming new deliveries failed: {}", claimed.error().message);
+    for (const auto& [endpoint_id, count] : taken) endpoints_[endpoint_id].backlog_in_store = true;
+    return;
+  }
+  for (auto& delivery : *claimed) offer(Claimed{std::move(delivery), lease_until}, now);
 }
 
 void Scheduler::offer(Claimed claimed, UnixMillis now) {
@@ -178,7 +281,7 @@ void Scheduler::dispatch_waiting(UnixMillis now) {
       --waiting_;
       send(std::move(due), state, now);
     }
-    if (state.in_flight == 0 && state.waiting.empty() && state.tokens_at_ms == 0) {
+    if (state.in_flight == 0 && state.waiting.empty() && state.tokens_at_ms == 0 && !state.backlog_in_store) {
       it = endpoints_.erase(it);
     } else {
       ++it;
@@ -280,9 +383,7 @@ AttemptRecord Scheduler::to_record(Completion& completion, UnixMillis now) {
 }
 
 void Scheduler::record(std::vector<Completion>& completions) {
-  if (completions.empty() && unrecorded_.empty()) return;
   const UnixMillis now = clock_.now_ms();
-  std::vector<std::string> disabled_workspaces;
   for (auto& completion : completions) {
     auto it = endpoints_.find(completion.due.endpoint.id);
     if (it != endpoints_.end()) --it->second.in_flight;
@@ -308,22 +409,14 @@ void Scheduler::record(std::vector<Completion>& completions) {
     if (record.disable_endpoint_reason) {
       metrics_.endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("endpoint {} disabled: {}", attempt.endpoint_id, *record.disable_endpoint_reason);
-      disabled_workspaces.push_back(attempt.workspace_id);
       // Its held-back deliveries are failed in the store with the endpoint; drop them here.
       if (it != endpoints_.end()) {
         waiting_ -= static_cast<int>(it->second.waiting.size());
         it->second.waiting.clear();
       }
     }
-    unrecorded_.push_back(std::move(record));
+    recorder_.add(std::move(record));
   }
-  if (auto written = store_.record_attempts(unrecorded_); !written) {
-    // The leases keep these deliveries reserved; try again shortly.
-    spdlog::error("recording {} attempts failed: {}", unrecorded_.size(), written.error().message);
-    return;
-  }
-  unrecorded_.clear();
-  for (const auto& workspace_id : disabled_workspaces) on_endpoint_disabled_(workspace_id);
 }
 
 }  // namespace ferry

@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "core/metrics.hpp"
 #include "core/retry_policy.hpp"
 #include "core/wire_profile.hpp"
+#include "delivery/attempt_recorder.hpp"
 #include "delivery/transport.hpp"
 #include "store/store.hpp"
 
@@ -45,8 +47,9 @@ struct SchedulerConfig {
 // Moves due deliveries from the store to the transport and their outcomes
 // back: claims due work in batches, keeps each endpoint under its in-flight
 // cap and rate limit (so one slow endpoint never holds back the others),
-// decides retries, and records every attempt. One thread; the store stays
-// the truth, so a restart carries on where a crash left off.
+// decides retries, and records every attempt. One thread, plus the
+// AttemptRecorder's, which writes outcomes while this one keeps sending; the
+// store stays the truth, so a restart carries on where a crash left off.
 class Scheduler {
  public:
   // `on_endpoint_disabled(workspace_id)` runs after a delivery outcome disabled an endpoint.
@@ -57,8 +60,12 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   void start();
-  // Work may be due now (new messages, a resend). Safe from any thread.
+  // Work may be due now (a resend, another node's publish). Safe from any thread.
   void wake();
+  // Deliveries this process has just committed: claimed by key and sent at
+  // once while their endpoint keeps up, else left to the scan of due work,
+  // which takes them oldest first. Safe from any thread.
+  void deliver_new(std::vector<NewDelivery> deliveries);
   // Stops claiming, waits up to `grace` for attempts in flight and records
   // them, gives back the leases of claimed deliveries not yet sent, then
   // returns. Attempts still in flight after `grace` stay leased until their
@@ -81,6 +88,9 @@ class Scheduler {
     std::deque<Claimed> waiting;  // claimed, held back by the cap or the rate limit
     double tokens = 0;            // rate-limit bucket
     UnixMillis tokens_at_ms = 0;
+    // The store may hold due work of this endpoint that only a scan finds:
+    // new deliveries then wait their turn there, behind the older ones.
+    bool backlog_in_store = false;
   };
 
   void run();
@@ -91,6 +101,11 @@ class Scheduler {
     bool starved = false;  // claimed fewer while leaving saturated endpoints out
   };
   ClaimOutcome claim(UnixMillis now);
+  void claim_new(std::vector<NewDelivery> deliveries, UnixMillis now);
+  bool saturated(const EndpointState& state) const;
+  // A scan that was skipped because it would only find saturated endpoints'
+  // work is worth doing again once one of them has room.
+  bool claim_worthwhile(UnixMillis now) const;
   void dispatch_waiting(UnixMillis now);
   // Sends now if the endpoint has room, else queues it.
   void offer(Claimed claimed, UnixMillis now);
@@ -105,22 +120,30 @@ class Scheduler {
   const Clock& clock_;
   Metrics& metrics_;
   SchedulerConfig config_;
-  std::function<void(const std::string&)> on_endpoint_disabled_;
+  AttemptRecorder recorder_;
 
   // Owned by the scheduler thread.
   std::unordered_map<std::string, EndpointState> endpoints_;
   int in_flight_ = 0;
   int waiting_ = 0;
   // After a claim that found nothing but saturated endpoints' work, the next
-  // one waits until then: walking their backlog again at every wake-up would
-  // cost a scan of every due delivery each time and find nothing new.
+  // one waits until then (or until one of them has room): walking their
+  // backlog again at every wake-up would cost a scan of every due delivery
+  // each time and find nothing new. The pause doubles while that goes on.
   UnixMillis claim_quiet_until_ = 0;
-  std::vector<AttemptRecord> unrecorded_;  // records whose write failed; retried
+  UnixMillis starved_pause_ms_ = 0;
+  // The earliest due time of unleased work, as last read from the store;
+  // read again when something may have changed it.
+  std::optional<UnixMillis> next_due_;
+  bool next_due_stale_ = true;
 
   std::mutex mutex_;
   std::condition_variable wake_cv_;
   std::vector<Completion> completions_;
+  std::vector<NewDelivery> new_deliveries_;
   bool woken_ = false;
+  bool rescan_ = false;       // wake(): scan for due work even if the pause is not over
+  bool recheck_due_ = false;  // recorded retries: read the next due time again
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_;
   std::thread thread_;

@@ -164,7 +164,8 @@ Result<Cidr> parse_cidr(std::string_view entry) {
   // Host bits set usually means a typo; refusing beats silently widening or
   // narrowing what an operator meant to allow.
   const Cidr network = masked(cidr);
-  if (network.address != cidr.address) return bad_cidr(entry, "host bits are set; did you mean " + network.to_string() + "?");
+  if (network.address != cidr.address)
+    return bad_cidr(entry, "host bits are set; did you mean " + network.to_string() + "?");
   return cidr;
 }
 
@@ -302,7 +303,8 @@ std::optional<std::string> TargetPolicy::judge(const Address& address, const std
   if (is_allowed(address) || (embedded && is_allowed(*embedded))) return std::nullopt;
   if (const char* what = refused_as(address)) return shown + " is " + what;
   if (!embedded) return std::nullopt;
-  if (const char* what = refused_as(*embedded)) return shown + " embeds IPv4 " + format_address(*embedded) + ", " + what;
+  if (const char* what = refused_as(*embedded))
+    return shown + " embeds IPv4 " + format_address(*embedded) + ", " + what;
   return std::nullopt;
 }
 

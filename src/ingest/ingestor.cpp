@@ -5,7 +5,7 @@
 namespace ferry {
 
 Ingestor::Ingestor(Store& store, const SubscriptionIndex& subscriptions, const Clock& clock, IngestConfig config,
-                   std::function<void()> on_committed)
+                   DeliveriesCreated on_committed)
     : store_(store),
       subscriptions_(subscriptions),
       clock_(clock),
@@ -110,18 +110,25 @@ void Ingestor::commit(std::vector<Pending>& batch) {
     for (auto& pending : batch) pending.done(outcomes.error());
     return;
   }
-  bool created_deliveries = false;
+  // The targets of a duplicate were never stored; those of an endpoint
+  // disabled meanwhile neither, and the scheduler's claim by key skips them.
+  std::vector<NewDelivery> created;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const PublishOutcome& outcome = (*outcomes)[i];
+    if (outcome.error || outcome.duplicate || outcome.deliveries_created == 0) continue;
+    for (auto& target : requests[i].targets) {
+      created.push_back(
+          {{requests[i].message.workspace_id, std::move(target.delivery_id)}, std::move(target.endpoint_id)});
+    }
+  }
+  if (!created.empty() && on_committed_) on_committed_(std::move(created));
   std::size_t next = 0;
   for (auto& pending : batch) {
     std::vector<PublishOutcome> mine;
     mine.reserve(pending.requests.size());
-    for (std::size_t i = 0; i < pending.requests.size(); ++i) {
-      created_deliveries = created_deliveries || (*outcomes)[next].deliveries_created > 0;
-      mine.push_back(std::move((*outcomes)[next++]));
-    }
+    for (std::size_t i = 0; i < pending.requests.size(); ++i) mine.push_back(std::move((*outcomes)[next++]));
     pending.done(std::move(mine));
   }
-  if (created_deliveries && on_committed_) on_committed_();
 }
 
 }  // namespace ferry

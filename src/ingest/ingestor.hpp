@@ -32,9 +32,12 @@ class Ingestor {
  public:
   using Callback = std::function<void(Result<std::vector<PublishOutcome>>)>;
 
-  // `on_committed` runs after each commit that created deliveries (to wake the scheduler).
+  // Gets the deliveries of each commit that created some, once they are
+  // durable (for the scheduler to send them at once).
+  using DeliveriesCreated = std::function<void(std::vector<NewDelivery>)>;
+
   Ingestor(Store& store, const SubscriptionIndex& subscriptions, const Clock& clock, IngestConfig config,
-           std::function<void()> on_committed);
+           DeliveriesCreated on_committed);
   ~Ingestor();
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
@@ -67,7 +70,7 @@ class Ingestor {
   const SubscriptionIndex& subscriptions_;
   const Clock& clock_;
   IngestConfig config_;
-  std::function<void()> on_committed_;
+  DeliveriesCreated on_committed_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -215,16 +215,10 @@ const std::string kSelectDeliveriesOfMessage =
 // of the WHERE clause; so no delivery is claimed twice.
 constexpr std::string_view kEndpointEnabled =
     "(SELECT e.enabled FROM endpoints e WHERE e.workspace_id = d.workspace_id AND e.id = d.endpoint_id)";
-const std::string kClaimDue =
-    cat("WITH due AS ("
-        " SELECT d.workspace_id, d.id FROM deliveries d"
-        " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1"
-        " AND (d.leased_until IS NULL OR d.leased_until <= $1)"
-        " AND d.endpoint_id <> ALL ($2::text[]) AND ",
-        kEndpointEnabled,
-        " ORDER BY d.next_attempt_at LIMIT $3"
-        " FOR UPDATE OF d SKIP LOCKED"
-        "), leased AS ("
+// The end of both claims: leases the rows of the CTE `due` (lease until $4)
+// and reads them with their messages and endpoints.
+const std::string kLeaseDueAndRead =
+    cat("), leased AS ("
         " UPDATE deliveries d SET leased_until = $4, lease_token = d.lease_token + 1"
         " FROM due WHERE d.workspace_id = due.workspace_id AND d.id = due.id"
         " RETURNING d.*"
@@ -235,6 +229,23 @@ const std::string kClaimDue =
         " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
         " AND m.created_at = d.message_created_at"
         " ORDER BY d.next_attempt_at");
+const std::string kClaimDue =
+    cat("WITH due AS ("
+        " SELECT d.workspace_id, d.id FROM deliveries d"
+        " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1"
+        " AND (d.leased_until IS NULL OR d.leased_until <= $1)"
+        " AND d.endpoint_id <> ALL ($2::text[]) AND ",
+        kEndpointEnabled,
+        " ORDER BY d.next_attempt_at LIMIT $3"
+        " FOR UPDATE OF d SKIP LOCKED",
+        kLeaseDueAndRead);
+const std::string kClaimByKey = cat(
+    "WITH due AS ("
+    " SELECT d.workspace_id, d.id FROM deliveries d"
+    " JOIN unnest($1::text[], $2::text[]) AS u (workspace_id, id) ON d.workspace_id = u.workspace_id AND d.id = u.id"
+    " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $3"
+    " AND (d.leased_until IS NULL OR d.leased_until <= $3) AND ",
+    kEndpointEnabled, " FOR UPDATE OF d SKIP LOCKED", kLeaseDueAndRead);
 const std::string kNextDue =
     cat("SELECT d.next_attempt_at FROM deliveries d"
         " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND ",
@@ -799,6 +810,22 @@ Result<std::vector<DueDelivery>> PostgresStore::claim_due_deliveries(
     PgParams params;
     params.integer(now_ms).text_array(excluded_endpoint_ids).integer(clamp_limit(limit)).integer(lease_until_ms);
     return query_all(db, kClaimDue, params, read_due_delivery);
+  });
+}
+
+Result<std::vector<DueDelivery>> PostgresStore::claim_deliveries(std::span<const DeliveryRef> deliveries,
+                                                                 UnixMillis now_ms, UnixMillis lease_until_ms) {
+  if (deliveries.empty()) return std::vector<DueDelivery>();
+  return with_connection([&](PgConnection& db) {
+    PgArray workspaces(pg_type::text);
+    PgArray ids(pg_type::text);
+    for (const auto& ref : deliveries) {
+      workspaces.text(ref.workspace_id);
+      ids.text(ref.delivery_id);
+    }
+    PgParams params;
+    params.array(workspaces).array(ids).integer(now_ms).integer(lease_until_ms);
+    return query_all(db, kClaimByKey, params, read_due_delivery);
   });
 }
 

@@ -93,6 +93,8 @@ class PostgresStore final : public Store {
                                                       const DeliveryQuery& query) override;
   Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
                                                         std::span<const std::string> excluded_endpoint_ids) override;
+  Result<std::vector<DueDelivery>> claim_deliveries(std::span<const DeliveryRef> deliveries, UnixMillis now_ms,
+                                                    UnixMillis lease_until_ms) override;
   Result<std::optional<UnixMillis>> next_due_time() override;
   Status record_attempts(std::span<const AttemptRecord> records) override;
   Status release_leases(std::span<const DeliveryRef> deliveries) override;

@@ -186,6 +186,13 @@ const std::string kSelectDue = cat("SELECT ", kDeliveryColumns, ", ", kMessageCo
                                    " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
                                    " AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
                                    " ORDER BY d.next_attempt_at LIMIT ?3");
+const std::string kSelectDueByKey =
+    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
+        " FROM deliveries d"
+        " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
+        " WHERE d.workspace_id = ?1 AND d.id = ?2 AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?3"
+        " AND (d.leased_until IS NULL OR d.leased_until <= ?3) AND e.enabled = 1");
 const std::string kLeaseDelivery =
     "UPDATE deliveries SET leased_until = ?3, lease_token = lease_token + 1 WHERE workspace_id = ?1 AND id = ?2";
 // ORDER BY ... LIMIT 1 rather than MIN(), and CROSS JOIN as above: it stops
@@ -423,10 +430,17 @@ Status record_one(SqliteConnection& db, const AttemptRecord& record) {
 // --- plumbing
 
 template <class Body>
-auto SqliteStore::write(Body&& body) {
+auto SqliteStore::write(Body&& body, Commit commit) {
   using R = std::invoke_result_t<Body&, SqliteConnection&>;
   return guarded<R>(kStoreName, [&]() -> R {
     std::lock_guard lock(writer_mutex_);
+    // Switched only when it changes, and a durable write never runs unless
+    // the switch back to FULL succeeded.
+    if (commit != writer_commit_) {
+      const char* pragma = commit == Commit::lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+      if (auto switched = writer_->exec(pragma); !switched) return switched.error();
+      writer_commit_ = commit;
+    }
     auto transaction = SqliteTransaction::begin(*writer_, SqliteTransaction::Kind::immediate);
     if (!transaction) return transaction.error();
     R result = body(*writer_);
@@ -736,14 +750,35 @@ Result<std::vector<DueDelivery>> SqliteStore::claim_due_deliveries(UnixMillis no
                                                                    std::span<const std::string> excluded_endpoint_ids) {
   // Selecting and leasing in one write transaction: nothing can claim the
   // same rows in between.
-  return write([&](SqliteConnection& db) -> Result<std::vector<DueDelivery>> {
-    auto select = db.prepare(kSelectDue);
-    select.bind_int(1, now_ms).bind_text(2, encode_strings(excluded_endpoint_ids)).bind_int(3, clamp_limit(limit));
-    auto claimed = query_all(select, read_due_delivery);
-    if (!claimed) return claimed;
-    if (auto leased = lease_deliveries(db, *claimed, lease_until_ms); !leased) return leased.error();
-    return claimed;
-  });
+  return write(
+      [&](SqliteConnection& db) -> Result<std::vector<DueDelivery>> {
+        auto select = db.prepare(kSelectDue);
+        select.bind_int(1, now_ms).bind_text(2, encode_strings(excluded_endpoint_ids)).bind_int(3, clamp_limit(limit));
+        auto claimed = query_all(select, read_due_delivery);
+        if (!claimed) return claimed;
+        if (auto leased = lease_deliveries(db, *claimed, lease_until_ms); !leased) return leased.error();
+        return claimed;
+      },
+      Commit::lazy);
+}
+
+Result<std::vector<DueDelivery>> SqliteStore::claim_deliveries(std::span<const DeliveryRef> deliveries,
+                                                               UnixMillis now_ms, UnixMillis lease_until_ms) {
+  if (deliveries.empty()) return std::vector<DueDelivery>();
+  return write(
+      [&](SqliteConnection& db) -> Result<std::vector<DueDelivery>> {
+        std::vector<DueDelivery> claimed;
+        for (const auto& ref : deliveries) {
+          auto select = db.prepare(kSelectDueByKey);
+          select.bind_text(1, ref.workspace_id).bind_text(2, ref.delivery_id).bind_int(3, now_ms);
+          auto due = query_one(select, read_due_delivery);
+          if (!due) return due.error();
+          if (*due) claimed.push_back(std::move(**due));
+        }
+        if (auto leased = lease_deliveries(db, claimed, lease_until_ms); !leased) return leased.error();
+        return claimed;
+      },
+      Commit::lazy);
 }
 
 Result<std::optional<UnixMillis>> SqliteStore::next_due_time() {
@@ -765,14 +800,16 @@ Status SqliteStore::record_attempts(std::span<const AttemptRecord> records) {
 
 Status SqliteStore::release_leases(std::span<const DeliveryRef> deliveries) {
   if (deliveries.empty()) return {};
-  return write([&](SqliteConnection& db) -> Status {
-    for (const auto& ref : deliveries) {
-      auto stmt = db.prepare(kReleaseLease);
-      stmt.bind_text(1, ref.workspace_id).bind_text(2, ref.delivery_id);
-      if (auto released = stmt.run(); !released) return released;
-    }
-    return {};
-  });
+  return write(
+      [&](SqliteConnection& db) -> Status {
+        for (const auto& ref : deliveries) {
+          auto stmt = db.prepare(kReleaseLease);
+          stmt.bind_text(1, ref.workspace_id).bind_text(2, ref.delivery_id);
+          if (auto released = stmt.run(); !released) return released;
+        }
+        return {};
+      },
+      Commit::lazy);
 }
 
 Result<Delivery> SqliteStore::resend_delivery(std::string_view workspace_id, std::string_view delivery_id,

@@ -16,7 +16,10 @@ class SqliteReaderPool;
 // Every write runs on one connection behind a mutex: SQLite admits a single
 // writer anyway, and queueing in-process is cheaper and fairer than spinning on
 // SQLITE_BUSY. Each write method is one transaction, durably committed
-// (synchronous=FULL) before the method returns. Reads run on pooled
+// (synchronous=FULL) before the method returns, except claims and lease
+// releases: a lease means nothing after a restart (open() clears them all),
+// so those commits skip the disk flush; the next durable commit flushes them
+// with its own, and WAL keeps the order. Reads run on pooled
 // connections of their own and see the last committed state without waiting
 // for a write in progress.
 //
@@ -80,6 +83,8 @@ class SqliteStore final : public Store {
                                                       const DeliveryQuery& query) override;
   Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
                                                         std::span<const std::string> excluded_endpoint_ids) override;
+  Result<std::vector<DueDelivery>> claim_deliveries(std::span<const DeliveryRef> deliveries, UnixMillis now_ms,
+                                                    UnixMillis lease_until_ms) override;
   Result<std::optional<UnixMillis>> next_due_time() override;
   Status record_attempts(std::span<const AttemptRecord> records) override;
   Status release_leases(std::span<const DeliveryRef> deliveries) override;
@@ -102,16 +107,20 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers, int lock_fd);
 
+  // Whether a commit waits for the disk: lazy commits survive a crash of
+  // the process but not of the machine.
+  enum class Commit { durable, lazy };
   // Runs `body` in one IMMEDIATE transaction on the writer; commits when it
   // succeeds, rolls back otherwise. Defined in the .cpp, its only user.
   template <class Body>
-  auto write(Body&& body);
+  auto write(Body&& body, Commit commit = Commit::durable);
   // Runs `body` on a pooled read connection.
   template <class Body>
   auto read(Body&& body);
 
   std::mutex writer_mutex_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mutex_
+  Commit writer_commit_ = Commit::durable;    // the writer's synchronous mode; guarded by writer_mutex_
   std::unique_ptr<SqliteReaderPool> readers_;
   int lock_fd_;  // holds the flock that makes this process the store's only user
 };

@@ -80,6 +80,13 @@ struct DeliveryRef {
   std::string delivery_id;
 };
 
+// A delivery this process has just created, for the scheduler to claim by
+// key at once instead of finding it by a scan of everything due.
+struct NewDelivery {
+  DeliveryRef ref;
+  std::string endpoint_id;
+};
+
 // A change made through another process sharing the same database.
 struct StoreChange {
   enum class Kind {
@@ -185,6 +192,12 @@ class Store {
   // lease is released.
   virtual Result<std::vector<DueDelivery>> claim_due_deliveries(UnixMillis now_ms, int limit, UnixMillis lease_until_ms,
                                                                 std::span<const std::string> excluded_endpoint_ids) = 0;
+  // Claims these deliveries, as claim_due_deliveries would, if each is still
+  // due, unleased (or its lease expired) and of an enabled endpoint; the
+  // others are skipped. For work this process has just created and knows
+  // by key: no scan of everything due.
+  virtual Result<std::vector<DueDelivery>> claim_deliveries(std::span<const DeliveryRef> deliveries, UnixMillis now_ms,
+                                                            UnixMillis lease_until_ms) = 0;
   // The earliest next_attempt_at of any open, unleased delivery, if any.
   virtual Result<std::optional<UnixMillis>> next_due_time() = 0;
   // Writes attempts and the new delivery states in one transaction and

@@ -953,6 +953,41 @@ TEST_P(StoreTest, ClaimSkipsExcludedAndDisabledEndpoints) {
   EXPECT_EQ(busy[0].delivery.id, "dlv_1");
 }
 
+TEST_P(StoreTest, ClaimByKeyTakesOnlyWhatIsStillDueAndFree) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_off");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_off", "dlv_off"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow);
+  publish_one("ws_a", "msg_later", {{"ep_1", "dlv_later"}}, kNow + kSecond);
+  ASSERT_OK(store().update_endpoint(make_endpoint("ws_a", "ep_off", /*enabled=*/false)));
+  ASSERT_OK(store().resend_delivery("ws_a", "dlv_off", kNow));
+  ASSERT_EQ(claim(kNow, /*limit=*/1).size(), 1U);  // dlv_1 or dlv_2, now leased
+
+  const std::vector<DeliveryRef> refs{{"ws_a", "dlv_1"},   {"ws_a", "dlv_2"},   {"ws_a", "dlv_later"},
+                                      {"ws_a", "dlv_off"}, {"ws_a", "missing"}, {"ws_b", "dlv_1"}};
+  auto claimed = store().claim_deliveries(refs, kNow, kNow + 30 * kSecond);
+  ASSERT_OK(claimed);
+  // Only the one not leased already: not yet due, disabled, missing and
+  // other workspaces' keys are skipped.
+  ASSERT_EQ(claimed->size(), 1U);
+  const DueDelivery& due = claimed->front();
+  EXPECT_TRUE(due.delivery.id == "dlv_1" || due.delivery.id == "dlv_2");
+  EXPECT_EQ(due.message.payload, make_message("ws_a", due.message.id).payload);
+  EXPECT_EQ(due.endpoint.url, make_endpoint("ws_a", "ep_1").url);
+
+  // Leased like a claim: neither kind of claim gets it again before the lease ends.
+  EXPECT_TRUE(store().claim_deliveries(refs, kNow + 1, kNow + 30 * kSecond)->empty());
+  EXPECT_TRUE(claim(kNow + 1).empty());
+  auto later = store().claim_deliveries(refs, kNow + kSecond, kNow + 30 * kSecond);
+  ASSERT_OK(later);
+  ASSERT_EQ(later->size(), 1U);
+  EXPECT_EQ(later->front().delivery.id, "dlv_later");
+  EXPECT_GT(later->front().delivery.lease_token, 0);
+  EXPECT_TRUE(store().claim_deliveries({}, kNow, kNow)->empty());
+}
+
 TEST_P(StoreTest, NextDueTime) {
   seed_workspace("ws_a");
   seed_endpoint("ws_a", "ep_1");
