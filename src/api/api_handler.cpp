@@ -88,9 +88,13 @@ void ApiHandler::dispatch(HttpRequest request, HttpRespond respond) {
         call.respond(error_response(404, "not_found", "workspace not found"));
         return;
       }
-      if (auto workspace = services_.store.get_workspace(workspace_id); !workspace) {
-        call.respond(error_response(workspace.error()));
-        return;
+      // The subscription index knows every workspace this process has
+      // loaded; only one it has not heard of yet costs a read of the store.
+      if (!services_.subscriptions.workspace(workspace_id)) {
+        if (auto workspace = services_.store.get_workspace(workspace_id); !workspace) {
+          call.respond(error_response(workspace.error()));
+          return;
+        }
       }
     }
     if (match.access == Access::admin && !call.caller.admin) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 namespace ferry {
 
@@ -18,9 +19,28 @@ void random_bytes(unsigned char* out, std::size_t size) {
   if (RAND_bytes(out, static_cast<int>(size)) != 1) std::abort();
 }
 
+namespace {
+// Ids and retry jitter need unpredictable bits, not a call into OpenSSL's
+// generator for each (a lock and a generate every time, the costliest step
+// of publishing a large batch). Each thread draws them from a pool filled by
+// the same generator 4 KiB at a time. Secrets still call random_bytes.
+void pooled_random_bytes(unsigned char* out, std::size_t size) {
+  thread_local std::array<unsigned char, 4096> pool{};
+  thread_local std::size_t used = pool.size();
+  if (used + size > pool.size()) {
+    random_bytes(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(out, pool.data() + used, size);
+  // Handed-out bytes are not kept around.
+  std::memset(pool.data() + used, 0, size);
+  used += size;
+}
+}  // namespace
+
 double random_unit() {
   std::uint64_t value = 0;
-  random_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value);
+  pooled_random_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value);
   return static_cast<double>(value >> 11) * 0x1.0p-53;
 }
 
@@ -31,7 +51,7 @@ std::string new_id(std::string_view prefix, UnixMillis now_ms) {
     bits[static_cast<std::size_t>(i)] = static_cast<unsigned char>(millis & 0xFF);
     millis >>= 8;
   }
-  random_bytes(bits.data() + 6, 10);
+  pooled_random_bytes(bits.data() + 6, 10);
 
   // 128 bits as 26 base32 digits, most significant first: read as a 130-bit
   // number whose top 2 bits are zero.

@@ -10,8 +10,11 @@ Ingestor::Ingestor(Store& store, const SubscriptionIndex& subscriptions, const C
       subscriptions_(subscriptions),
       clock_(clock),
       config_(config),
-      on_committed_(std::move(on_committed)),
-      committer_([this] { run(); }) {}
+      on_committed_(std::move(on_committed)) {
+  // Started once every member exists.
+  committer_ = std::thread([this] { run(); });
+  answerer_ = std::thread([this] { run_answers(); });
+}
 
 Ingestor::~Ingestor() { stop(); }
 
@@ -78,6 +81,34 @@ void Ingestor::stop() {
   }
   wake_.notify_all();
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lock(answers_mutex_);
+    answers_closed_ = true;
+  }
+  answers_wake_.notify_all();
+  if (answerer_.joinable()) answerer_.join();
+}
+
+void Ingestor::answer(std::vector<std::function<void()>> answers) {
+  {
+    std::lock_guard lock(answers_mutex_);
+    answers_.push_back(std::move(answers));
+  }
+  answers_wake_.notify_one();
+}
+
+void Ingestor::run_answers() {
+  while (true) {
+    std::vector<std::function<void()>> answers;
+    {
+      std::unique_lock lock(answers_mutex_);
+      answers_wake_.wait(lock, [this] { return answers_closed_ || !answers_.empty(); });
+      if (answers_.empty()) return;  // closed, and everything is answered
+      answers = std::move(answers_.front());
+      answers_.pop_front();
+    }
+    for (auto& answer : answers) answer();
+  }
 }
 
 void Ingestor::run() {
@@ -106,8 +137,13 @@ void Ingestor::commit(std::vector<Pending>& batch) {
     for (auto& request : pending.requests) requests.push_back(std::move(request));
   }
   auto outcomes = store_.publish(requests, clock_.now_ms(), config_.idempotency_window_ms);
+  std::vector<std::function<void()>> answers;
+  answers.reserve(batch.size());
   if (!outcomes) {
-    for (auto& pending : batch) pending.done(outcomes.error());
+    for (auto& pending : batch) {
+      answers.emplace_back([done = std::move(pending.done), error = outcomes.error()] { done(error); });
+    }
+    answer(std::move(answers));
     return;
   }
   // The targets of a duplicate were never stored; those of an endpoint
@@ -127,8 +163,9 @@ void Ingestor::commit(std::vector<Pending>& batch) {
     std::vector<PublishOutcome> mine;
     mine.reserve(pending.requests.size());
     for (std::size_t i = 0; i < pending.requests.size(); ++i) mine.push_back(std::move((*outcomes)[next++]));
-    pending.done(std::move(mine));
+    answers.emplace_back([done = std::move(pending.done), mine = std::move(mine)]() mutable { done(std::move(mine)); });
   }
+  answer(std::move(answers));
 }
 
 }  // namespace ferry

@@ -26,8 +26,9 @@ struct IngestConfig {
 // Group commit: callers on any thread hand over their messages; one
 // committer thread writes everything that queued up while the previous
 // transaction was being flushed in ONE transaction, so many concurrent
-// publishes share one disk flush. Callbacks run on the committer thread,
-// only after the commit is durable.
+// publishes share one disk flush. Callbacks run only after the commit is
+// durable, on a thread of their own: answering a large batch (its JSON) must
+// not hold up the next commit.
 class Ingestor {
  public:
   using Callback = std::function<void(Result<std::vector<PublishOutcome>>)>;
@@ -65,6 +66,9 @@ class Ingestor {
   void enqueue(Pending pending);
   void run();
   void commit(std::vector<Pending>& batch);
+  // Hands the callbacks of one commit to the answering thread.
+  void answer(std::vector<std::function<void()>> answers);
+  void run_answers();
 
   Store& store_;
   const SubscriptionIndex& subscriptions_;
@@ -77,6 +81,12 @@ class Ingestor {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread committer_;
+
+  std::mutex answers_mutex_;
+  std::condition_variable answers_wake_;
+  std::deque<std::vector<std::function<void()>>> answers_;
+  bool answers_closed_ = false;
+  std::thread answerer_;
 };
 
 }  // namespace ferry
