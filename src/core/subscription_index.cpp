@@ -59,22 +59,40 @@ std::shared_ptr<const WorkspaceSubscriptions> SubscriptionIndex::workspace(std::
   return it == map->end() ? nullptr : it->second;
 }
 
-void SubscriptionIndex::replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints) {
+std::uint64_t SubscriptionIndex::reload_ticket() {
+  std::lock_guard lock(mutex_);
+  return ++last_ticket_;
+}
+
+bool SubscriptionIndex::is_stale(const std::string& workspace_id, std::uint64_t ticket) const {
+  if (ticket == 0) return false;
+  if (ticket < all_applied_) return true;
+  auto it = applied_.find(workspace_id);
+  return it != applied_.end() && ticket < it->second;
+}
+
+void SubscriptionIndex::replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints,
+                                          std::uint64_t ticket) {
   auto entry = std::make_shared<const WorkspaceSubscriptions>(workspace, endpoints);
   std::lock_guard lock(mutex_);
+  if (is_stale(workspace.id, ticket)) return;
+  if (ticket != 0) applied_[workspace.id] = ticket;
   auto next = std::make_shared<Map>(*map_);
   (*next)[workspace.id] = std::move(entry);
   map_ = std::move(next);
 }
 
-void SubscriptionIndex::remove_workspace(const std::string& workspace_id) {
+void SubscriptionIndex::remove_workspace(const std::string& workspace_id, std::uint64_t ticket) {
   std::lock_guard lock(mutex_);
+  if (is_stale(workspace_id, ticket)) return;
+  if (ticket != 0) applied_[workspace_id] = ticket;
   auto next = std::make_shared<Map>(*map_);
   next->erase(workspace_id);
   map_ = std::move(next);
 }
 
-void SubscriptionIndex::replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints) {
+void SubscriptionIndex::replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints,
+                                    std::uint64_t ticket) {
   std::unordered_map<std::string, std::vector<Endpoint>> by_workspace;
   for (const auto& endpoint : endpoints) by_workspace[endpoint.workspace_id].push_back(endpoint);
   auto next = std::make_shared<Map>();
@@ -82,6 +100,21 @@ void SubscriptionIndex::replace_all(std::span<const Workspace> workspaces, std::
     (*next)[workspace.id] = std::make_shared<const WorkspaceSubscriptions>(workspace, by_workspace[workspace.id]);
   }
   std::lock_guard lock(mutex_);
+  if (ticket != 0 && ticket < all_applied_) return;
+  // Workspaces reloaded (or removed) by a newer ticket keep what that reload found.
+  for (auto it = applied_.begin(); it != applied_.end();) {
+    if (ticket != 0 && it->second > ticket) {
+      if (auto current = map_->find(it->first); current != map_->end()) {
+        (*next)[it->first] = current->second;
+      } else {
+        next->erase(it->first);
+      }
+      ++it;
+    } else {
+      it = applied_.erase(it);  // superseded by this rebuild
+    }
+  }
+  if (ticket != 0) all_applied_ = ticket;
   map_ = std::move(next);
 }
 

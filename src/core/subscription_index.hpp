@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -46,17 +47,33 @@ class SubscriptionIndex {
  public:
   std::shared_ptr<const WorkspaceSubscriptions> workspace(std::string_view workspace_id) const;
 
+  // Reloads race: two threads may read the store in one order and replace
+  // entries in the other, and the older read must not win. A reload takes a
+  // ticket before it reads the store and passes it along; a replacement
+  // whose ticket is older than the one last applied to that workspace is
+  // dropped, since a read that started later saw newer data. Ticket 0 means
+  // "apply regardless".
+  std::uint64_t reload_ticket();
+
   // Rebuilds the workspace's entry from its settings and all of its
   // endpoints (disabled ones are skipped).
-  void replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints);
-  void remove_workspace(const std::string& workspace_id);
-  // Rebuilds everything from every workspace and every endpoint.
-  void replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints);
+  void replace_workspace(const Workspace& workspace, std::span<const Endpoint> endpoints, std::uint64_t ticket = 0);
+  void remove_workspace(const std::string& workspace_id, std::uint64_t ticket = 0);
+  // Rebuilds everything from every workspace and every endpoint; entries
+  // replaced by a newer ticket meanwhile are kept.
+  void replace_all(std::span<const Workspace> workspaces, std::span<const Endpoint> endpoints,
+                   std::uint64_t ticket = 0);
 
  private:
   using Map = std::unordered_map<std::string, std::shared_ptr<const WorkspaceSubscriptions>>;
+  // True when an entry replaced under `ticket` would undo a newer one. Call with mutex_ held.
+  bool is_stale(const std::string& workspace_id, std::uint64_t ticket) const;
+
   mutable std::mutex mutex_;
   std::shared_ptr<const Map> map_ = std::make_shared<Map>();
+  std::uint64_t last_ticket_ = 0;
+  std::unordered_map<std::string, std::uint64_t> applied_;  // ticket of each workspace's last replacement
+  std::uint64_t all_applied_ = 0;                           // ticket of the last replace_all
 };
 
 }  // namespace ferry

@@ -14,10 +14,11 @@ constexpr std::chrono::milliseconds kRetryDelay{500};
 }  // namespace
 
 Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, const std::string& workspace_id) {
+  const auto ticket = index.reload_ticket();  // before reading: see SubscriptionIndex::reload_ticket
   auto workspace = store.get_workspace(workspace_id);
   if (!workspace) {
     if (workspace.error().code == ErrorCode::not_found) {
-      index.remove_workspace(workspace_id);
+      index.remove_workspace(workspace_id, ticket);
       return {};
     }
     return workspace.error();
@@ -29,7 +30,7 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
     auto listed = store.list_endpoints(workspace_id, page);
     if (!listed) {
       if (listed.error().code == ErrorCode::not_found) {
-        index.remove_workspace(workspace_id);
+        index.remove_workspace(workspace_id, ticket);
         return {};
       }
       return listed.error();
@@ -38,11 +39,12 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
     if (!listed->next_cursor) break;
     page.cursor = *listed->next_cursor;
   }
-  index.replace_workspace(*workspace, endpoints);
+  index.replace_workspace(*workspace, endpoints, ticket);
   return {};
 }
 
 Status reload_all_subscriptions(Store& store, SubscriptionIndex& index) {
+  const auto ticket = index.reload_ticket();
   std::vector<Workspace> workspaces;
   PageRequest page;
   page.limit = 1000;
@@ -55,7 +57,7 @@ Status reload_all_subscriptions(Store& store, SubscriptionIndex& index) {
   }
   auto endpoints = store.list_all_endpoints();
   if (!endpoints) return endpoints.error();
-  index.replace_all(workspaces, *endpoints);
+  index.replace_all(workspaces, *endpoints, ticket);
   return {};
 }
 

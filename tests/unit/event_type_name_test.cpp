@@ -94,5 +94,43 @@ TEST(SubscriptionIndex, ReplacesWorkspacesIndependently) {
   EXPECT_EQ(index.workspace("ws"), nullptr);
 }
 
+// Two reloads read the store in one order and reach the index in the other:
+// what the older read found must not overwrite the newer.
+TEST(SubscriptionIndex, AnOlderReloadNeverUndoesANewerOne) {
+  SubscriptionIndex index;
+  Workspace ws;
+  ws.id = "ws";
+  Workspace other;
+  other.id = "other";
+  const std::vector<Endpoint> one = {endpoint("a", {})};
+  const std::vector<Endpoint> two = {endpoint("a", {}), endpoint("b", {})};
+
+  const auto older = index.reload_ticket();
+  const auto newer = index.reload_ticket();
+  index.replace_workspace(ws, two, newer);
+  index.replace_workspace(ws, one, older);
+  EXPECT_EQ(index.workspace("ws")->endpoint_count(), 2U);
+  index.remove_workspace("ws", older);
+  EXPECT_NE(index.workspace("ws"), nullptr);
+
+  // A full rebuild that started before a workspace's reload keeps that reload's entry ...
+  const auto rebuild = index.reload_ticket();
+  const auto after = index.reload_ticket();
+  index.replace_workspace(other, one, after);
+  const std::vector<Workspace> both = {ws, other};
+  index.replace_all(both, std::vector<Endpoint>{}, rebuild);
+  EXPECT_EQ(index.workspace("other")->endpoint_count(), 1U);
+  EXPECT_EQ(index.workspace("ws")->endpoint_count(), 0U);
+  // ... and a removal newer than a rebuild stays removed.
+  const auto before_removal = index.reload_ticket();
+  index.remove_workspace("ws", index.reload_ticket());
+  index.replace_all(both, std::vector<Endpoint>{}, before_removal);
+  EXPECT_EQ(index.workspace("ws"), nullptr);
+  EXPECT_NE(index.workspace("other"), nullptr);
+  // Once superseded, a later reload applies again.
+  index.replace_workspace(ws, two, index.reload_ticket());
+  EXPECT_EQ(index.workspace("ws")->endpoint_count(), 2U);
+}
+
 }  // namespace
 }  // namespace ferry
