@@ -1,5 +1,5 @@
 // ferry_bench_receiver: a fast keep-alive HTTP/1.1 webhook receiver for the
-// benchmarks (bench/scale_out.py). It is not part of Ferry.
+// benchmarks (bench/scale_out.py, bench/run.py). It is not part of Ferry.
 //
 //   ferry_bench_receiver [--listen HOST:PORT] [--threads N] [--max-records N]
 //
@@ -7,22 +7,32 @@
 //
 // Routes:
 //   POST <any path>    204, counted and recorded: arrival time (system and
-//                      steady clock), the `webhook-id` header, and the publish
+//                      steady clock), the `webhook-id` header, the publish
 //                      timestamp of the payload when there is one (the
 //                      envelope's top-level "timestamp", RFC 3339 with
 //                      milliseconds, which Ferry sets to the message's
-//                      created_at: the moment the publish was accepted)
+//                      created_at: the moment the publish was accepted), and
+//                      the payload's "sent_us" when there is one (the
+//                      producer's send time in CLOCK_REALTIME microseconds,
+//                      which ferry_bench_load puts in every message's data).
+//                      Under /fanout/<name> the id recorded is
+//                      "<webhook-id>@<name>", so that one message fanned out to
+//                      many endpoints (one path each) counts once per endpoint.
 //   GET /stats         {"count","first_ms","last_ms","first_mono_ms","last_mono_ms",
-//                       "unique_ids","duplicates","without_id","with_timestamp"}
+//                       "unique_ids","duplicates","without_id","with_timestamp",
+//                       "with_sent_us","records_dropped"}
 //                      *_ms are Unix epoch milliseconds (system clock),
 //                      *_mono_ms CLOCK_MONOTONIC milliseconds (comparable with
 //                      Python's time.monotonic() on the same machine); null when
 //                      nothing arrived
 //   GET /latencies     end-to-end latency (arrival - publish timestamp) in ms of
 //                      every request that carried a timestamp:
-//                      {"count","min","mean","p50","p90","p99","p999","max"};
+//                      {"count","min","mean","p50","p90","p99","p999","max",
+//                       "sent":{…the same keys…}}; "sent" is arrival - sent_us
+//                      over the requests that carried sent_us, in ms with
+//                      microsecond precision;
 //                      GET /latencies?raw=1 gives one line per request instead:
-//                      "<webhook-id> <arrival epoch ms> <latency ms or ->"
+//                      "<webhook-id> <arrival epoch ms> <latency ms or -> <sent latency ms or ->"
 //   GET /ids           one line per distinct webhook-id: "<id> <times received>"
 //   DELETE /stats      forgets everything (204)
 //   GET /healthz       200 ok
@@ -68,6 +78,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr std::int64_t kNoTimestamp = INT64_MIN;
+constexpr std::string_view kFanoutPrefix = "/fanout/";
 
 std::int64_t system_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -93,10 +104,24 @@ std::int64_t publish_timestamp_ms(std::string_view body) {
   return ms ? *ms : kNoTimestamp;
 }
 
+// The producer's send time of a webhook body: the first "sent_us":<digits>
+// (ferry_bench_load writes it into every message's data; Ferry relays the
+// data byte for byte).
+std::int64_t sent_us(std::string_view body) {
+  static constexpr std::string_view kKey = "\"sent_us\":";
+  const std::size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return kNoTimestamp;
+  const char* begin = body.data() + at + kKey.size();
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(begin, body.data() + body.size(), value);
+  return ec == std::errc() && end != begin ? value : kNoTimestamp;
+}
+
 struct Record {
   std::int64_t arrival_us;       // system clock, epoch
   std::int64_t arrival_mono_us;  // steady clock
   std::int64_t published_ms;     // kNoTimestamp when absent
+  std::int64_t sent_us;          // kNoTimestamp when absent
   std::uint32_t id_index;        // into Recorder::ids_; UINT32_MAX when no webhook-id
 };
 
@@ -104,8 +129,9 @@ class Recorder {
  public:
   explicit Recorder(std::size_t max_records) : max_records_(max_records) { records_.reserve(1 << 16); }
 
-  void record(std::string_view webhook_id, std::int64_t published_ms, std::int64_t arrival_us,
-              std::int64_t arrival_mono_us) {
+  // `key_suffix`, when not empty, is appended to the id as "@suffix".
+  void record(std::string_view webhook_id, std::string_view key_suffix, std::int64_t published_ms, std::int64_t sent,
+              std::int64_t arrival_us, std::int64_t arrival_mono_us) {
     std::lock_guard lock(mutex_);
     ++count_;
     if (count_ == 1) {
@@ -115,11 +141,16 @@ class Recorder {
     last_us_ = std::max(last_us_, arrival_us);
     last_mono_us_ = std::max(last_mono_us_, arrival_mono_us);
     if (published_ms != kNoTimestamp) ++with_timestamp_;
+    if (sent != kNoTimestamp) ++with_sent_us_;
     std::uint32_t index = UINT32_MAX;
     if (webhook_id.empty()) {
       ++without_id_;
     } else {
       lookup_key_.assign(webhook_id);
+      if (!key_suffix.empty()) {
+        lookup_key_ += '@';
+        lookup_key_ += key_suffix;
+      }
       auto it = id_index_.find(lookup_key_);
       if (it == id_index_.end()) {
         index = static_cast<std::uint32_t>(ids_.size());
@@ -132,7 +163,7 @@ class Recorder {
       }
     }
     if (records_.size() < max_records_) {
-      records_.push_back(Record{arrival_us, arrival_mono_us, published_ms, index});
+      records_.push_back(Record{arrival_us, arrival_mono_us, published_ms, sent, index});
     } else {
       ++records_dropped_;
     }
@@ -140,7 +171,7 @@ class Recorder {
 
   void reset() {
     std::lock_guard lock(mutex_);
-    count_ = with_timestamp_ = without_id_ = duplicates_ = records_dropped_ = 0;
+    count_ = with_timestamp_ = with_sent_us_ = without_id_ = duplicates_ = records_dropped_ = 0;
     first_us_ = last_us_ = first_mono_us_ = last_mono_us_ = 0;
     records_.clear();
     ids_.clear();
@@ -154,47 +185,35 @@ class Recorder {
         << ",\"last_ms\":" << ms_or_null(last_us_) << ",\"first_mono_ms\":" << ms_or_null(first_mono_us_)
         << ",\"last_mono_ms\":" << ms_or_null(last_mono_us_) << ",\"unique_ids\":" << ids_.size()
         << ",\"duplicates\":" << duplicates_ << ",\"without_id\":" << without_id_
-        << ",\"with_timestamp\":" << with_timestamp_ << ",\"records_dropped\":" << records_dropped_ << "}";
+        << ",\"with_timestamp\":" << with_timestamp_ << ",\"with_sent_us\":" << with_sent_us_
+        << ",\"records_dropped\":" << records_dropped_ << "}";
     return out.str();
   }
 
   std::string latencies_json() {
-    std::vector<double> latencies;
+    std::vector<double> latencies;  // ms, from the publish timestamp
+    std::vector<double> from_sent;  // ms, from sent_us
     {
       std::lock_guard lock(mutex_);
-      latencies.reserve(records_.size());
+      latencies.reserve(std::min<std::size_t>(with_timestamp_, records_.size()));
+      from_sent.reserve(std::min<std::size_t>(with_sent_us_, records_.size()));
       for (const auto& r : records_) {
         if (r.published_ms != kNoTimestamp) {
           latencies.push_back(static_cast<double>(r.arrival_us) / 1000.0 - static_cast<double>(r.published_ms));
         }
+        if (r.sent_us != kNoTimestamp) from_sent.push_back(static_cast<double>(r.arrival_us - r.sent_us) / 1000.0);
       }
     }
-    std::ostringstream out;
-    out.setf(std::ios::fixed);
-    out.precision(3);
-    out << "{\"count\":" << latencies.size();
-    if (latencies.empty()) {
-      out << ",\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p99\":null,\"p999\":null,\"max\":null}";
-      return out.str();
-    }
-    std::sort(latencies.begin(), latencies.end());
-    double sum = 0;
-    for (double v : latencies) sum += v;
-    auto pct = [&](double p) {
-      // Nearest rank.
-      const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(latencies.size())));
-      return latencies[std::min(latencies.size() - 1, rank == 0 ? 0 : rank - 1)];
-    };
-    out << ",\"min\":" << latencies.front() << ",\"mean\":" << sum / static_cast<double>(latencies.size())
-        << ",\"p50\":" << pct(50) << ",\"p90\":" << pct(90) << ",\"p99\":" << pct(99) << ",\"p999\":" << pct(99.9)
-        << ",\"max\":" << latencies.back() << "}";
-    return out.str();
+    std::string out = summary_json(latencies);
+    out.pop_back();
+    out += ",\"sent\":" + summary_json(from_sent) + "}";
+    return out;
   }
 
   std::string latencies_raw() {
     std::lock_guard lock(mutex_);
     std::string out;
-    out.reserve(records_.size() * 48);
+    out.reserve(records_.size() * 56);
     char number[64];
     for (const auto& r : records_) {
       out += r.id_index == UINT32_MAX ? std::string_view("-") : std::string_view(ids_[r.id_index].id);
@@ -205,6 +224,12 @@ class Recorder {
       } else {
         std::snprintf(number, sizeof number, "%.3f",
                       static_cast<double>(r.arrival_us) / 1000.0 - static_cast<double>(r.published_ms));
+        out += number;
+      }
+      if (r.sent_us == kNoTimestamp) {
+        out += " -";
+      } else {
+        std::snprintf(number, sizeof number, " %.3f", static_cast<double>(r.arrival_us - r.sent_us) / 1000.0);
         out += number;
       }
       out += '\n';
@@ -231,6 +256,30 @@ class Recorder {
     std::uint64_t count;
   };
 
+  // {"count","min","mean","p50","p90","p99","p999","max"} of `values` (ms), 3 decimals.
+  static std::string summary_json(std::vector<double>& values) {
+    std::ostringstream out;
+    out.setf(std::ios::fixed);
+    out.precision(3);
+    out << "{\"count\":" << values.size();
+    if (values.empty()) {
+      out << ",\"min\":null,\"mean\":null,\"p50\":null,\"p90\":null,\"p99\":null,\"p999\":null,\"max\":null}";
+      return out.str();
+    }
+    std::sort(values.begin(), values.end());
+    double sum = 0;
+    for (double v : values) sum += v;
+    auto pct = [&](double p) {
+      // Nearest rank.
+      const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+      return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
+    };
+    out << ",\"min\":" << values.front() << ",\"mean\":" << sum / static_cast<double>(values.size())
+        << ",\"p50\":" << pct(50) << ",\"p90\":" << pct(90) << ",\"p99\":" << pct(99) << ",\"p999\":" << pct(99.9)
+        << ",\"max\":" << values.back() << "}";
+    return out.str();
+  }
+
   static std::string ms_or_null(std::int64_t us) {
     if (us == 0) return "null";
     char text[64];
@@ -240,7 +289,8 @@ class Recorder {
 
   std::mutex mutex_;
   const std::size_t max_records_;
-  std::uint64_t count_ = 0, with_timestamp_ = 0, without_id_ = 0, duplicates_ = 0, records_dropped_ = 0;
+  std::uint64_t count_ = 0, with_timestamp_ = 0, with_sent_us_ = 0, without_id_ = 0, duplicates_ = 0,
+                records_dropped_ = 0;
   std::int64_t first_us_ = 0, last_us_ = 0, first_mono_us_ = 0, last_mono_us_ = 0;
   std::vector<Record> records_;
   std::vector<IdCount> ids_;
@@ -282,8 +332,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
     if (method == http::verb::post) {
       const auto id = request[std::string_view("webhook-id")];
-      recorder_.record(std::string_view(id.data(), id.size()), publish_timestamp_ms(request.body()), arrival_us,
-                       arrival_mono_us);
+      const std::string_view body = request.body();
+      const std::string_view suffix = target.starts_with(kFanoutPrefix)
+                                          ? target.substr(kFanoutPrefix.size(), target.find('?') - kFanoutPrefix.size())
+                                          : std::string_view();
+      recorder_.record(std::string_view(id.data(), id.size()), suffix, publish_timestamp_ms(body), sent_us(body),
+                       arrival_us, arrival_mono_us);
       auto response = std::make_shared<http::response<http::empty_body>>(http::status::no_content, request.version());
       response->keep_alive(keep_alive);
       send(response);

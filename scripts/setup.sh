@@ -13,7 +13,7 @@ PACKAGES=(
   libtomlplusplus-dev libvalijson-dev
   libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-jsonschema nodejs npm ca-certificates curl
+  python3 python3-jsonschema nodejs npm ca-certificates curl wrk
 )
 
 if [[ "$(id -u)" -eq 0 ]]; then
