@@ -67,16 +67,16 @@ void AttemptRecorder::run() {
       queue_.clear();
       writing_ = batch.size();
     }
-    if (auto written = store_.record_attempts(batch); written) {
+    auto written = store_.record_attempts(batch);
+    if (written) {
       after_commit(batch);
       batch.clear();
       retry_delay = kFirstRetryDelay;
       std::lock_guard lock(mutex_);
       writing_ = 0;
       continue;
-    } else {
-      spdlog::error("recording {} attempts failed: {}", batch.size(), written.error().message);
     }
+    spdlog::error("recording {} attempts failed: {}", batch.size(), written.error().message);
     std::unique_lock lock(mutex_);
     const bool gave_up = wake_.wait_for(lock, retry_delay,
                                         [this] { return stopping_ && std::chrono::steady_clock::now() >= deadline_; });

@@ -17,14 +17,7 @@ Scheduler::Scheduler(Store& store, Transport& transport, const Clock& clock, Met
       clock_(clock),
       metrics_(metrics),
       config_(std::move(config)),
-      recorder_(store, {std::move(on_endpoint_disabled), [this] {
-                          {
-                            std::lock_guard lock(mutex_);
-                            recheck_due_ = true;
-                            woken_ = true;
-                          }
-                          wake_cv_.notify_one();
-                        }}) {}
+      recorder_(store, {std::move(on_endpoint_disabled), [this] { retries_recorded(); }}) {}
 
 Scheduler::~Scheduler() { stop(std::chrono::milliseconds(0)); }
 
@@ -57,6 +50,15 @@ void Scheduler::wake() {
     std::lock_guard lock(mutex_);
     woken_ = true;
     rescan_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void Scheduler::retries_recorded() {
+  {
+    std::lock_guard lock(mutex_);
+    recheck_due_ = true;
+    woken_ = true;
   }
   wake_cv_.notify_one();
 }
@@ -152,6 +154,10 @@ void Scheduler::run() {
   }
 }
 
+int Scheduler::free_slots() const {
+  return config_.max_in_flight - in_flight_ - waiting_ - static_cast<int>(recorder_.unwritten());
+}
+
 bool Scheduler::saturated(const EndpointState& state) const {
   return state.in_flight >= config_.endpoint_concurrency || !state.waiting.empty();
 }
@@ -188,7 +194,7 @@ UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, boo
 }
 
 Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
-  const int room = config_.max_in_flight - in_flight_ - waiting_ - static_cast<int>(recorder_.unwritten());
+  const int room = free_slots();
   if (room <= 0) return {};
   // Endpoints that cannot take more right now are left out of the claim, so
   // their backlog does not crowd out everyone else's due work.
@@ -222,7 +228,7 @@ Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
 
 void Scheduler::claim_new(std::vector<NewDelivery> deliveries, UnixMillis now) {
   if (deliveries.empty()) return;
-  int room = config_.max_in_flight - in_flight_ - waiting_ - static_cast<int>(recorder_.unwritten());
+  int room = free_slots();
   std::unordered_map<std::string, int> taken;
   std::vector<DeliveryRef> wanted;
   for (auto& delivery : deliveries) {

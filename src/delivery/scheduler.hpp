@@ -103,6 +103,11 @@ class Scheduler {
   ClaimOutcome claim(UnixMillis now);
   void claim_new(std::vector<NewDelivery> deliveries, UnixMillis now);
   bool saturated(const EndpointState& state) const;
+  // Deliveries this process may still claim: max_in_flight less those in
+  // flight, waiting, or whose outcome is not written yet.
+  int free_slots() const;
+  // The recorder wrote retries: the next due time may have moved.
+  void retries_recorded();
   // A scan that was skipped because it would only find saturated endpoints'
   // work is worth doing again once one of them has room.
   bool claim_worthwhile(UnixMillis now) const;

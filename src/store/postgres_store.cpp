@@ -399,6 +399,21 @@ PgParams attempt_rows(std::span<const AttemptRecord* const> records) {
   return params;
 }
 
+// Keys (workspace_id, id) as $1 and $2, two text arrays that
+// unnest($1::text[], $2::text[]) pairs up again.
+template <class Keys>
+PgParams key_arrays(const Keys& keys) {
+  PgArray workspaces(pg_type::text);
+  PgArray ids(pg_type::text);
+  for (const auto& [workspace_id, id] : keys) {
+    workspaces.text(workspace_id);
+    ids.text(id);
+  }
+  PgParams params;
+  params.array(workspaces).array(ids);
+  return params;
+}
+
 Status move_deliveries(PgConnection& db, std::span<const AttemptRecord* const> records) {
   if (records.empty()) return {};
   return db.exec(kRecordDeliveries, delivery_moves(records));
@@ -436,21 +451,10 @@ Status record_in(PgConnection& db, std::span<const AttemptRecord> records, std::
     if (record.disable_endpoint_reason) disabling.insert({record.attempt.workspace_id, record.attempt.endpoint_id});
     delivery_refs.insert({record.attempt.workspace_id, record.attempt.delivery_id});
   }
-  const auto pairs = [](const std::set<std::pair<std::string, std::string>>& refs) {
-    PgArray workspaces(pg_type::text);
-    PgArray ids(pg_type::text);
-    for (const auto& [workspace_id, id] : refs) {
-      workspaces.text(workspace_id);
-      ids.text(id);
-    }
-    PgParams params;
-    params.array(workspaces).array(ids);
-    return params;
-  };
   if (!disabling.empty()) {
-    if (auto locked = db.exec(kLockEndpoints, pairs(disabling)); !locked) return locked;
+    if (auto locked = db.exec(kLockEndpoints, key_arrays(disabling)); !locked) return locked;
   }
-  auto locked = db.query(kLockDeliveries, pairs(delivery_refs));
+  auto locked = db.query(kLockDeliveries, key_arrays(delivery_refs));
   if (!locked) return locked.error();
   std::map<std::pair<std::string, std::string>, std::int64_t> tokens;
   for (int row = 0; row < locked->rows(); ++row) {
@@ -817,14 +821,8 @@ Result<std::vector<DueDelivery>> PostgresStore::claim_deliveries(std::span<const
                                                                  UnixMillis now_ms, UnixMillis lease_until_ms) {
   if (deliveries.empty()) return std::vector<DueDelivery>();
   return with_connection([&](PgConnection& db) {
-    PgArray workspaces(pg_type::text);
-    PgArray ids(pg_type::text);
-    for (const auto& ref : deliveries) {
-      workspaces.text(ref.workspace_id);
-      ids.text(ref.delivery_id);
-    }
-    PgParams params;
-    params.array(workspaces).array(ids).integer(now_ms).integer(lease_until_ms);
+    PgParams params = key_arrays(deliveries);
+    params.integer(now_ms).integer(lease_until_ms);
     return query_all(db, kClaimByKey, params, read_due_delivery);
   });
 }
@@ -860,15 +858,7 @@ Status PostgresStore::record_attempts(std::span<const AttemptRecord> records) {
 Status PostgresStore::release_leases(std::span<const DeliveryRef> deliveries) {
   if (deliveries.empty()) return {};
   return write([&](PgConnection& db) -> Status {
-    PgArray workspaces(pg_type::text);
-    PgArray ids(pg_type::text);
-    for (const auto& ref : deliveries) {
-      workspaces.text(ref.workspace_id);
-      ids.text(ref.delivery_id);
-    }
-    PgParams params;
-    params.array(workspaces).array(ids);
-    auto released = db.query(kReleaseLeases, params);
+    auto released = db.query(kReleaseLeases, key_arrays(deliveries));
     if (!released) return released.error();
     if (released->affected() == 0) return {};
     return notify(db, pg_deliveries_due_payload(node_id_));
