@@ -54,10 +54,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -379,49 +379,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool done_ = false;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "ferry_bench_load: " << problem << '\n';
-  std::cerr
-      << "usage: ferry_bench_load --url http://HOST:PORT/PATH [options]\n"
-         "  --header 'Name: value'  extra request header (repeatable), e.g. 'Authorization: Bearer TOKEN'\n"
-         "  --connections N         keep-alive connections (default 8)\n"
-         "  --rate R                messages/s in total, open loop; 0 = closed loop, as fast as answered (default 0)\n"
-         "  --duration S            seconds of sending (default 10)\n"
-         "  --batch N               0: one message per request; N: the batch route's body with N messages (default 0)\n"
-         "  --payload-bytes B       approximate size of each message's data object (default 64)\n"
-         "  --requests N            stop after N requests in total (default: no limit)\n"
-         "  --timeout S             longest wait for one answer, and for the last ones at the end (default 10)\n"
-         "  --type NAME             event type of the messages (default bench.event)\n"
-         "  --id-prefix TEXT        prefix of the messages' bench_id (default none)\n"
-         "  --threads N             io threads (default 1)\n";
+[[noreturn]] void fail_usage(const std::string& problem) {
+  std::cerr << "ferry_bench_load: " << problem << " (--help lists the options)\n";
   std::exit(2);
-}
-
-template <class Number>
-std::string number_text(Number value) {
-  if constexpr (std::is_floating_point_v<Number>) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
-  } else {
-    return std::to_string(value);
-  }
-}
-
-template <class Number>
-Number parse_number(const std::string& flag, const std::string& text, Number min, Number max) {
-  Number value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !(value >= min) || !(value <= max)) {
-    usage(flag + ": must be a number from " + number_text(min) + " to " + number_text(max));
-  }
-  return value;
 }
 
 void parse_url(Options& o) {
   constexpr std::string_view kScheme = "http://";
   std::string_view rest = o.url;
-  if (!rest.starts_with(kScheme)) usage("--url must start with http:// (no TLS)");
+  if (!rest.starts_with(kScheme)) fail_usage("--url must start with http:// (no TLS)");
   rest.remove_prefix(kScheme.size());
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
@@ -429,14 +395,14 @@ void parse_url(Options& o) {
   std::size_t colon = authority.rfind(':');
   if (!authority.empty() && authority.front() == '[') {
     const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) usage("--url: bad IPv6 literal");
+    if (close == std::string_view::npos) fail_usage("--url: bad IPv6 literal");
     o.host = std::string(authority.substr(1, close - 1));
     colon = authority.find(':', close);
   } else {
     o.host = std::string(authority.substr(0, colon));
   }
   o.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
-  if (o.host.empty() || o.port.empty()) usage("--url needs a host");
+  if (o.host.empty() || o.port.empty()) fail_usage("--url needs a host");
 }
 
 double percentile(const std::vector<std::uint32_t>& sorted, double p) {
@@ -466,51 +432,44 @@ std::string json_string(std::string_view text) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--url") {
-      o.url = value();
-    } else if (arg == "--header") {
-      const std::string header = value();
-      const std::size_t colon = header.find(':');
-      if (colon == std::string::npos || colon == 0) usage("--header must be 'Name: value'");
-      std::string field = header.substr(colon + 1);
-      field.erase(0, field.find_first_not_of(" \t"));
-      o.headers.emplace_back(header.substr(0, colon), field);
-    } else if (arg == "--connections") {
-      o.connections = parse_number<int>(arg, value(), 1, 10000);
-    } else if (arg == "--rate") {
-      o.rate = parse_number<double>(arg, value(), 0.0, 1e8);
-    } else if (arg == "--duration") {
-      o.duration_s = parse_number<double>(arg, value(), 0.001, 86400.0);
-    } else if (arg == "--batch") {
-      o.batch = parse_number<int>(arg, value(), 0, 100000);
-    } else if (arg == "--payload-bytes") {
-      o.payload_bytes = parse_number<std::size_t>(arg, value(), 0, 16u << 20);
-    } else if (arg == "--requests") {
-      o.max_requests = parse_number<std::uint64_t>(arg, value(), 0, UINT64_MAX);
-    } else if (arg == "--timeout") {
-      o.timeout_s = parse_number<double>(arg, value(), 0.001, 3600.0);
-    } else if (arg == "--type") {
-      o.type = value();
-    } else if (arg == "--id-prefix") {
-      o.id_prefix = value();
-    } else if (arg == "--threads") {
-      o.threads = parse_number<int>(arg, value(), 1, 64);
-    } else if (arg == "--help" || arg == "-h") {
-      usage("");
-    } else {
-      usage("unknown argument " + arg);
-    }
+  std::vector<std::string> headers;
+  CLI::App app{"ferry_bench_load: a keep-alive POST load generator for Ferry's publish routes"};
+  app.add_option("--url", o.url, "http://HOST:PORT/PATH to POST to (no TLS)")->required();
+  app.add_option("--header", headers, "extra request header 'Name: value' (repeatable)");
+  app.add_option("--connections", o.connections, "keep-alive connections")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "messages/s in total, open loop; 0 = closed loop, as fast as answered")
+      ->check(CLI::Range(0.0, 1e8))
+      ->capture_default_str();
+  app.add_option("--duration", o.duration_s, "seconds of sending")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  app.add_option("--batch", o.batch, "0: one message per request; N: the batch route's body with N messages")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--payload-bytes", o.payload_bytes, "approximate size of each message's data object")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{16} << 20))
+      ->capture_default_str();
+  app.add_option("--requests", o.max_requests, "stop after N requests in total (0: no limit)")->capture_default_str();
+  app.add_option("--timeout", o.timeout_s, "longest wait for one answer, and for the last ones at the end")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  app.add_option("--type", o.type, "event type of the messages")->capture_default_str();
+  app.add_option("--id-prefix", o.id_prefix, "prefix of the messages' bench_id");
+  app.add_option("--threads", o.threads, "io threads")->check(CLI::Range(1, 64))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  for (const auto& header : headers) {
+    const std::size_t colon = header.find(':');
+    if (colon == std::string::npos || colon == 0) fail_usage("--header must be 'Name: value'");
+    std::string field = header.substr(colon + 1);
+    field.erase(0, field.find_first_not_of(" \t"));
+    o.headers.emplace_back(header.substr(0, colon), field);
   }
-  if (o.url.empty()) usage("--url is required");
   parse_url(o);
   for (std::string_view text : {std::string_view(o.type), std::string_view(o.id_prefix)}) {
-    if (text.find_first_of("\"\\") != std::string_view::npos) usage("--type and --id-prefix must not hold \" or \\");
+    if (text.find_first_of("\"\\") != std::string_view::npos)
+      fail_usage("--type and --id-prefix must not hold \" or \\");
   }
 
   net::io_context io(o.threads);

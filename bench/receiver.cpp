@@ -60,6 +60,7 @@
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -423,23 +424,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Recorder& recorder_;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "ferry_bench_receiver: " << problem << '\n';
-  std::cerr << "usage: ferry_bench_receiver [--listen HOST:PORT] [--threads N] [--max-records N]\n"
-               "  --listen       address to listen on (default 127.0.0.1:0, any free port)\n"
-               "  --threads      io threads (default 1)\n"
-               "  --max-records  per-request records kept (default 20000000; counts go on beyond)\n";
+[[noreturn]] void fail_usage(const std::string& problem) {
+  std::cerr << "ferry_bench_receiver: " << problem << " (--help lists the options)\n";
   std::exit(2);
-}
-
-template <class Integer>
-Integer parse_integer(const std::string& flag, const std::string& text, Integer min, Integer max) {
-  Integer value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    usage(flag + ": must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-  }
-  return value;
 }
 
 }  // namespace
@@ -448,33 +435,28 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0";
   int threads = 1;
   std::size_t max_records = 20'000'000;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--listen")
-      listen = value();
-    else if (arg == "--threads")
-      threads = parse_integer<int>(arg, value(), 1, 64);
-    else if (arg == "--max-records")
-      max_records = parse_integer<std::size_t>(arg, value(), 0, 1'000'000'000);
-    else if (arg == "--help" || arg == "-h")
-      usage("");
-    else
-      usage("unknown argument " + arg);
-  }
+  CLI::App app{"ferry_bench_receiver: a fast keep-alive webhook receiver for Ferry's benchmarks"};
+  app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")->capture_default_str();
+  app.add_option("--threads", threads, "io threads")->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--max-records", max_records, "per-request records kept (counts go on beyond)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000'000}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   const std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) usage("--listen must be HOST:PORT");
+  if (colon == std::string::npos) fail_usage("--listen must be HOST:PORT");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const auto port = parse_integer<unsigned short>("--listen", listen.substr(colon + 1), 0, 65535);
+  const std::string port_text = listen.substr(colon + 1);
+  unsigned short port = 0;
+  if (auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+      ec != std::errc() || end != port_text.data() + port_text.size()) {
+    fail_usage("--listen: the port must be a number from 0 to 65535");
+  }
 
   net::io_context io(threads);
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
-  if (ec) usage("--listen: not an IP address: " + host);
+  if (ec) fail_usage("--listen: not an IP address: " + host);
   tcp::acceptor acceptor(io);
   const tcp::endpoint endpoint(address, port);
   acceptor.open(endpoint.protocol(), ec);

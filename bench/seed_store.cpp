@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,8 +35,9 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "core/base64.hpp"
 #include "core/clock.hpp"
@@ -49,7 +49,7 @@ namespace {
 
 struct Options {
   std::string data_dir;
-  std::int64_t messages = -1;
+  std::int64_t messages = 0;
   std::string workspace = "bench";
   std::string endpoint_id;
   std::string endpoint_url = "http://127.0.0.1:9/webhooks";
@@ -57,45 +57,6 @@ struct Options {
   std::size_t payload_bytes = 256;
   double days = 7;
 };
-
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "ferry_bench_seed: " << problem << '\n';
-  std::cerr << "usage: ferry_bench_seed --data-dir DIR --messages N [options]\n"
-               "  --workspace ID      workspace of the messages, created if missing (default bench)\n"
-               "  --endpoint-id ID    endpoint of their deliveries, created if missing (default: the\n"
-               "                      workspace's first endpoint, or a new one)\n"
-               "  --endpoint-url URL  URL of an endpoint created here (default http://127.0.0.1:9/webhooks)\n"
-               "  --batch N           messages per transaction (default 10000)\n"
-               "  --payload-bytes B   approximate size of each message's data (default 256)\n"
-               "  --days D            spread the messages over the last D days (default 7)\n";
-  std::exit(2);
-}
-
-template <class Number>
-std::string number_text(Number value) {
-  if constexpr (std::is_floating_point_v<Number>) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", value);
-    return text;
-  } else {
-    return std::to_string(value);
-  }
-}
-
-template <class Number>
-Number parse_number(const std::string& flag, const std::string& text, Number min, Number max) {
-  Number value{};
-  // Accepts 1e6-style counts too.
-  double as_double = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), as_double);
-  if (ec != std::errc() || end != text.data() + text.size() || !(as_double >= static_cast<double>(min)) ||
-      !(as_double <= static_cast<double>(max))) {
-    usage(flag + ": must be a number from " + number_text(min) + " to " + number_text(max));
-  }
-  value = static_cast<Number>(as_double);
-  if (static_cast<double>(value) != as_double && std::is_integral_v<Number>) usage(flag + ": must be whole");
-  return value;
-}
 
 // The Store's Result, or a message and exit 1.
 template <class T>
@@ -229,35 +190,26 @@ std::uintmax_t database_bytes(const std::string& data_dir) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--data-dir") {
-      o.data_dir = value();
-    } else if (arg == "--messages") {
-      o.messages = parse_number<std::int64_t>(arg, value(), 0, 1'000'000'000);
-    } else if (arg == "--workspace") {
-      o.workspace = value();
-    } else if (arg == "--endpoint-id") {
-      o.endpoint_id = value();
-    } else if (arg == "--endpoint-url") {
-      o.endpoint_url = value();
-    } else if (arg == "--batch") {
-      o.batch = parse_number<std::int64_t>(arg, value(), 1, 1'000'000);
-    } else if (arg == "--payload-bytes") {
-      o.payload_bytes = parse_number<std::size_t>(arg, value(), 0, 1u << 20);
-    } else if (arg == "--days") {
-      o.days = parse_number<double>(arg, value(), 0.0, 29.0);
-    } else if (arg == "--help" || arg == "-h") {
-      usage("");
-    } else {
-      usage("unknown argument " + arg);
-    }
-  }
-  if (o.data_dir.empty() || o.messages < 0) usage("--data-dir and --messages are required");
+  CLI::App app{"ferry_bench_seed: fills a SQLite data dir with already-delivered messages"};
+  app.add_option("--data-dir", o.data_dir, "data directory (as for ferry serve --data-dir)")->required();
+  app.add_option("--messages", o.messages, "messages to add")
+      ->required()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+  app.add_option("--workspace", o.workspace, "workspace of the messages, created if missing")->capture_default_str();
+  app.add_option("--endpoint-id", o.endpoint_id,
+                 "endpoint of their deliveries, created if missing (default: the workspace's first endpoint, or a "
+                 "new one)");
+  app.add_option("--endpoint-url", o.endpoint_url, "URL of an endpoint created here")->capture_default_str();
+  app.add_option("--batch", o.batch, "messages per transaction")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--payload-bytes", o.payload_bytes, "approximate size of each message's data")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--days", o.days, "spread the messages over the last D days")
+      ->check(CLI::Range(0.0, 29.0))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
 
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
