@@ -36,37 +36,11 @@ CATALOG_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
 TYPE_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 WORKSPACE_ID_PATTERN = ("^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|__org__)$")
 
-EXPECTED = {
-    "pocketflows": ("pocketflows", [
-        "campaign.created", "campaign.updated", "campaign.deleted",
-        "trigger.created", "trigger.updated", "trigger.deleted",
-        "segment.created", "segment.updated", "segment.deleted"]),
-    "heyoo": ("heyoo", [
-        "campaign.created", "campaign.launched", "campaign.clicked", "campaign.shared", "post.published"]),
-    "customer-engagement": ("customer-engagement", [
-        "delivery.sent", "delivery.delivered", "delivery.failed", "delivery.bounced",
-        "delivery.opened", "delivery.clicked", "delivery.replied", "delivery.read",
-        "contact.created", "contact.updated", "contact.deleted", "contact.merged",
-        "segment.entered", "segment.exited",
-        "campaign.started", "campaign.completed", "campaign.paused",
-        "billing.credit_low", "billing.plan_changed"]),
-    "pocketsflow": ("pocketsflow", [
-        "order.completed", "order.refunded",
-        "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-        "customer.subscription.paused", "customer.subscription.resumed", "customer.subscription.trial_will_end",
-        "invoice.created", "invoice.payment_succeeded", "invoice.payment_failed", "invoice.upcoming",
-        "payment_intent.succeeded", "payment_intent.payment_failed",
-        "customer.created",
-        "product.created", "product.updated", "product.deleted",
-        "review.created",
-        "identity.verification_session.verified", "identity.verification_session.processing",
-        "identity.verification_session.requires_input"]),
-    "penguinmails": ("penguinmails", [
-        "email.sent", "email.delivered", "email.opened", "email.clicked", "email.bounced",
-        "email.spam_reported", "email.unsubscribed",
-        "campaign.launched", "campaign.completed", "campaign.paused",
-        "contact.created", "contact.updated", "contact.unsubscribed"]),
-}
+# Every event type each seed product's reference lists (shared with
+# tests/integration/test_seed_products.py); each seed catalog goes out in its
+# own product's wire profile, named like the catalog.
+with open(Path(__file__).with_name("reference_types.json"), encoding="utf-8") as reference_file:
+    EXPECTED = {name: (name, types) for name, types in json.load(reference_file).items()}
 POCKETSFLOW_ENVELOPE = {"webhookId", "event", "timestamp", "testMode", "livemode"}
 
 failures = []

@@ -32,37 +32,10 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CATALOG_DIR = os.path.join(REPO, "catalogs")
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
-# Every event type each reference lists, by its name on the wire.
-REFERENCE_TYPES = {
-    "pocketflows": [
-        "campaign.created", "campaign.updated", "campaign.deleted",
-        "trigger.created", "trigger.updated", "trigger.deleted",
-        "segment.created", "segment.updated", "segment.deleted"],
-    "heyoo": ["campaign.created", "campaign.launched", "campaign.clicked", "campaign.shared", "post.published"],
-    "customer-engagement": [
-        "delivery.sent", "delivery.delivered", "delivery.failed", "delivery.bounced",
-        "delivery.opened", "delivery.clicked", "delivery.replied", "delivery.read",
-        "contact.created", "contact.updated", "contact.deleted", "contact.merged",
-        "segment.entered", "segment.exited",
-        "campaign.started", "campaign.completed", "campaign.paused",
-        "billing.credit_low", "billing.plan_changed"],
-    "pocketsflow": [
-        "order.completed", "order.refunded",
-        "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
-        "customer.subscription.paused", "customer.subscription.resumed", "customer.subscription.trial_will_end",
-        "invoice.created", "invoice.payment_succeeded", "invoice.payment_failed", "invoice.upcoming",
-        "payment_intent.succeeded", "payment_intent.payment_failed",
-        "customer.created",
-        "product.created", "product.updated", "product.deleted",
-        "review.created",
-        "identity.verification_session.verified", "identity.verification_session.processing",
-        "identity.verification_session.requires_input"],
-    "penguinmails": [
-        "email.sent", "email.delivered", "email.opened", "email.clicked", "email.bounced",
-        "email.spam_reported", "email.unsubscribed",
-        "campaign.launched", "campaign.completed", "campaign.paused",
-        "contact.created", "contact.updated", "contact.unsubscribed"],
-}
+# Every event type each reference lists, by its name on the wire (shared with
+# tests/catalogs/check_catalogs.py).
+with open(os.path.join(REPO, "tests", "catalogs", "reference_types.json"), encoding="utf-8") as reference_file:
+    REFERENCE_TYPES = json.load(reference_file)
 
 # A brand's UUID: the customer-engagement reference scopes payloads to one.
 BRAND_ID = str(uuid.uuid4())
@@ -370,7 +343,8 @@ class SeedProductsTest(FerryTestCase):
         self.assertIn("email.sent", self.catalog_types("penguinmails"))
 
     def test_broken_catalogs_are_refused_with_the_place_named(self):
-        good = json.load(open(os.path.join(CATALOG_DIR, "heyoo.json")))
+        with open(os.path.join(CATALOG_DIR, "heyoo.json"), encoding="utf-8") as catalog_file:
+            good = json.load(catalog_file)
         broken = json.loads(json.dumps(good))
         broken["catalog"] = "heyoo-broken"
         broken["event_types"][1]["examples"][0] = {"not": "matching"}
