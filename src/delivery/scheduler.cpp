@@ -145,10 +145,15 @@ void Scheduler::run() {
       if (outcome.starved) {
         starved_pause_ms_ = std::clamp(starved_pause_ms_ * 2, kFirstStarvedPauseMs, kLongestStarvedPauseMs);
         claim_quiet_until_ = now + starved_pause_ms_;
-      } else {
+      } else if (outcome.excluded_some) {
+        // Work was found beside the saturated endpoints: more may be there.
         starved_pause_ms_ = 0;
         claim_quiet_until_ = 0;
       }
+      // A claim that left nobody out (an endpoint refilling its backlog) says
+      // nothing about other endpoints' work: the pause goes on. Ending it
+      // here made every refill followed by a scan that walked the refilled
+      // endpoint's whole backlog in the store only to skip it.
     }
     wake_at = next_wake(now, outcome, claim_deferred);
   }
@@ -212,6 +217,7 @@ Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
   ClaimOutcome outcome;
   outcome.full = static_cast<int>(due->size()) >= limit;
   outcome.starved = !outcome.full && !excluded.empty();
+  outcome.excluded_some = !excluded.empty();
   if (!due->empty()) next_due_stale_ = true;
   for (auto& [id, state] : endpoints_) {
     // Fewer than asked for: the store has nothing more due for the endpoints

@@ -97,8 +97,9 @@ class Scheduler {
   void record(std::vector<Completion>& completions);
   AttemptRecord to_record(Completion& completion, UnixMillis now);
   struct ClaimOutcome {
-    bool full = false;     // claimed as many as asked: more is probably due
-    bool starved = false;  // claimed fewer while leaving saturated endpoints out
+    bool full = false;           // claimed as many as asked: more is probably due
+    bool starved = false;        // claimed fewer while leaving saturated endpoints out
+    bool excluded_some = false;  // saturated endpoints were left out
   };
   ClaimOutcome claim(UnixMillis now);
   void claim_new(std::vector<NewDelivery> deliveries, UnixMillis now);
