@@ -142,18 +142,18 @@ void Scheduler::run() {
     const bool claim_deferred = !claim_worthwhile(now);
     if (!claim_deferred) {
       outcome = claim(now);
+      // Only a claim that left saturated endpoints out tells whether others
+      // have work. One that left nobody out (an endpoint refilling its
+      // backlog) says nothing of them, so the pause goes on: ending it there
+      // made every refill followed by a scan that walked the refilled
+      // endpoint's whole backlog in the store only to skip it.
       if (outcome.starved) {
         starved_pause_ms_ = std::clamp(starved_pause_ms_ * 2, kFirstStarvedPauseMs, kLongestStarvedPauseMs);
         claim_quiet_until_ = now + starved_pause_ms_;
       } else if (outcome.excluded_some) {
-        // Work was found beside the saturated endpoints: more may be there.
         starved_pause_ms_ = 0;
         claim_quiet_until_ = 0;
       }
-      // A claim that left nobody out (an endpoint refilling its backlog) says
-      // nothing about other endpoints' work: the pause goes on. Ending it
-      // here made every refill followed by a scan that walked the refilled
-      // endpoint's whole backlog in the store only to skip it.
     }
     wake_at = next_wake(now, outcome, claim_deferred);
   }
@@ -216,8 +216,8 @@ Scheduler::ClaimOutcome Scheduler::claim(UnixMillis now) {
   }
   ClaimOutcome outcome;
   outcome.full = static_cast<int>(due->size()) >= limit;
-  outcome.starved = !outcome.full && !excluded.empty();
   outcome.excluded_some = !excluded.empty();
+  outcome.starved = !outcome.full && outcome.excluded_some;
   if (!due->empty()) next_due_stale_ = true;
   for (auto& [id, state] : endpoints_) {
     // Fewer than asked for: the store has nothing more due for the endpoints
