@@ -5,18 +5,8 @@
 
 #include "api/api_support.hpp"
 #include "core/signature.hpp"
-#include "ingest/subscription_sync.hpp"
 
 namespace ferry {
-
-Status ApiServices::refresh_subscriptions(const std::string& workspace_id) const {
-  return reload_workspace_subscriptions(store, subscriptions, workspace_id);
-}
-
-Result<Workspace> ApiServices::workspace_settings(const std::string& workspace_id) const {
-  if (auto known = subscriptions.workspace(workspace_id)) return known->workspace();
-  return store.get_workspace(workspace_id);
-}
 
 ApiHandler::ApiHandler(ApiServices services, int worker_threads)
     : services_(std::move(services)), pool_(static_cast<std::size_t>(worker_threads)) {

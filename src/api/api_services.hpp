@@ -29,9 +29,12 @@ struct ApiServices {
   std::string admin_token;
   std::string version;
 
-  // Reloads the workspace's settings and endpoints into the subscription
-  // index; call after any change to them.
-  Status refresh_subscriptions(const std::string& workspace_id) const;
+  // After a change to one endpoint, before answering, so a publish after
+  // the answer sees it: brings that endpoint's entry in the index in step
+  // with the store at the cost of one read, whatever the workspace's size.
+  Status refresh_endpoint(const std::string& workspace_id, const std::string& endpoint_id) const;
+  // Likewise after a change to the workspace's settings.
+  Status refresh_workspace_settings(const std::string& workspace_id) const;
   // The workspace's settings as publishes see them: from the index, or
   // from the store for a workspace the index has not seen yet.
   Result<Workspace> workspace_settings(const std::string& workspace_id) const;

@@ -54,10 +54,11 @@ Status apply_settings(const nlohmann::json& body, const ApiServices& services, b
   return {};
 }
 
-// The index keeps each workspace's settings: refresh it after a change.
+// The index keeps each workspace's settings: refresh them after a change
+// (its endpoints are not read again).
 void respond_with_workspace(ApiCall& call, const ApiServices& services, int status, Result<Workspace> saved) {
   if (!saved) return call.respond(error_response(saved.error()));
-  if (auto refreshed = services.refresh_subscriptions(saved->id); !refreshed) {
+  if (auto refreshed = services.refresh_workspace_settings(saved->id); !refreshed) {
     return call.respond(error_response(refreshed.error()));
   }
   call.respond(json_response(status, to_json(*saved)));

@@ -61,6 +61,42 @@ Status reload_all_subscriptions(Store& store, SubscriptionIndex& index) {
   return {};
 }
 
+Status refresh_endpoint_subscription(Store& store, SubscriptionIndex& index, const std::string& workspace_id,
+                                     const std::string& endpoint_id) {
+  // Read back rather than apply what was written: the read's ticket orders
+  // it against every other read feeding the index (another API thread's
+  // change of the same endpoint, a reload after another node's change),
+  // which the value this thread wrote could not be.
+  const auto ticket = index.reload_ticket();
+  auto endpoint = store.get_endpoint(workspace_id, endpoint_id);
+  IndexUpdate update = IndexUpdate::done;
+  if (endpoint) {
+    update = index.apply_endpoint(*endpoint, ticket);
+  } else if (endpoint.error().code == ErrorCode::not_found) {
+    update = index.remove_endpoint(workspace_id, endpoint_id, ticket);
+  } else {
+    return endpoint.error();
+  }
+  if (update == IndexUpdate::reload_workspace) return reload_workspace_subscriptions(store, index, workspace_id);
+  return {};
+}
+
+Status refresh_workspace_settings(Store& store, SubscriptionIndex& index, const std::string& workspace_id) {
+  const auto ticket = index.reload_ticket();
+  auto workspace = store.get_workspace(workspace_id);
+  if (!workspace) {
+    if (workspace.error().code == ErrorCode::not_found) {
+      index.remove_workspace(workspace_id, ticket);
+      return {};
+    }
+    return workspace.error();
+  }
+  if (index.apply_settings(*workspace, ticket) == IndexUpdate::reload_workspace) {
+    return reload_workspace_subscriptions(store, index, workspace_id);
+  }
+  return {};
+}
+
 SubscriptionSync::SubscriptionSync(Store& store, SubscriptionIndex& index, std::function<Status()> reload_catalogs)
     : store_(store), index_(index), reload_catalogs_(std::move(reload_catalogs)) {}
 

@@ -19,6 +19,18 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
 // Rebuilds the whole index from every endpoint in the store.
 Status reload_all_subscriptions(Store& store, SubscriptionIndex& index);
 
+// After this process changed (created, updated or deleted) one endpoint in
+// the store: reads that endpoint back and applies it to the index, without
+// reading the workspace's other endpoints. Call once the store's write
+// returned, so the read (and its ticket) come after the commit; see
+// SubscriptionIndex::reload_ticket for why no lock around the write is
+// needed. Falls back to reloading the workspace when the index cannot take
+// the change on its own.
+Status refresh_endpoint_subscription(Store& store, SubscriptionIndex& index, const std::string& workspace_id,
+                                     const std::string& endpoint_id);
+// Likewise after a change to the workspace's settings.
+Status refresh_workspace_settings(Store& store, SubscriptionIndex& index, const std::string& workspace_id);
+
 // Keeps the subscription index (and, through `reload_catalogs`, the
 // catalogs) in step with changes that arrive from elsewhere: another node
 // sharing the database, or a delivery outcome that disabled an endpoint.

@@ -70,6 +70,39 @@ TEST_F(SubscriptionSyncTest, DropsAWorkspaceThatIsGone) {
   EXPECT_EQ(subscribers("ws_1"), 0U);
 }
 
+TEST_F(SubscriptionSyncTest, RefreshesOneEndpointOrSettingsWithoutReadingTheRest) {
+  // A workspace the index has not loaded yet is read in full.
+  add_endpoint("ep_1");
+  ASSERT_TRUE(refresh_endpoint_subscription(*store_, index_, "ws_1", "ep_1").ok());
+  EXPECT_EQ(subscribers("ws_1"), 1U);
+
+  add_endpoint("ep_2");
+  ASSERT_TRUE(refresh_endpoint_subscription(*store_, index_, "ws_1", "ep_2").ok());
+  EXPECT_EQ(subscribers("ws_1"), 2U);
+
+  auto disabled = store_->get_endpoint("ws_1", "ep_1");
+  ASSERT_TRUE(disabled.ok());
+  disabled->enabled = false;
+  ASSERT_TRUE(store_->update_endpoint(*disabled).ok());
+  ASSERT_TRUE(refresh_endpoint_subscription(*store_, index_, "ws_1", "ep_1").ok());
+  EXPECT_EQ(index_.workspace("ws_1")->endpoints_for("a.b"), std::vector<std::string>{"ep_2"});
+
+  ASSERT_TRUE(store_->delete_endpoint("ws_1", "ep_2").ok());
+  ASSERT_TRUE(refresh_endpoint_subscription(*store_, index_, "ws_1", "ep_2").ok());
+  EXPECT_EQ(subscribers("ws_1"), 0U);
+
+  auto settings = store_->get_workspace("ws_1");
+  ASSERT_TRUE(settings.ok());
+  settings->profile = "stripe";
+  ASSERT_TRUE(store_->update_workspace(*settings).ok());
+  ASSERT_TRUE(refresh_workspace_settings(*store_, index_, "ws_1").ok());
+  EXPECT_EQ(index_.workspace("ws_1")->workspace().profile, "stripe");
+
+  ASSERT_TRUE(store_->delete_workspace("ws_1").ok());
+  ASSERT_TRUE(refresh_workspace_settings(*store_, index_, "ws_1").ok());
+  EXPECT_EQ(index_.workspace("ws_1"), nullptr);
+}
+
 TEST_F(SubscriptionSyncTest, BackgroundRequestsReachTheIndex) {
   SubscriptionSync sync(*store_, index_);
   sync.start();
