@@ -1,5 +1,6 @@
 #include "store/sqlite_connection.hpp"
 
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -135,7 +136,19 @@ std::optional<std::int64_t> SqliteStatement::column_optional_int(int index) cons
 
 // --- SqliteConnection
 
+namespace {
+// SQLite counts every allocation under one global mutex unless told not
+// to; Ferry never reads those counts, and each insert allocates several
+// times. Only possible before SQLite initializes: if something else in the
+// process got there first, the call fails and the counting stays.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::string& path, Role role) {
+  configure_sqlite_once();
   // NOMUTEX: each connection is used by one thread at a time (see the class
   // comment), so SQLite's own per-connection mutex would be pure overhead.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -166,11 +179,15 @@ Status SqliteConnection::configure(Role role) {
       return make_error(ErrorCode::unavailable, "sqlite: WAL journal mode is not available for this database");
     }
   }
-  for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+  // temp_store=MEMORY keeps statement journals in memory: every message of
+  // a publish runs in a savepoint whose journal would otherwise spill to a
+  // temporary file past 64 KiB, one pwrite per page the message touches.
+  for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
     if (auto done = exec(pragma); !done) return done;
   }
   // A reader must never write: the writer's mutex is what serializes writes.
   if (role == Role::reader) return exec("PRAGMA query_only=ON");
+  if (role == Role::checkpointer) return {};
   // The writer walks the indexes of every table on each publish, claim and
   // record; with SQLite's default 2 MiB cache it re-reads their pages from
   // the OS (one pread each) as soon as the tables outgrow it.

@@ -76,7 +76,9 @@ class SqliteStatement {
 // at a time (the writer's mutex, or a reader pool lease).
 class SqliteConnection {
  public:
-  enum class Role { writer, reader };
+  // A checkpointer (see SqliteCheckpointer) reads and writes only the
+  // database file, never a row.
+  enum class Role { writer, reader, checkpointer };
 
   // Opens `path` with the pragmas Ferry relies on: WAL (writer sets it; it is
   // persistent in the file), synchronous=FULL so a COMMIT is on disk when it

@@ -10,7 +10,10 @@
 #include <type_traits>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "store/backend_support.hpp"
+#include "store/sqlite_checkpointer.hpp"
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_migrations.hpp"
 #include "store/sqlite_rows.hpp"
@@ -163,11 +166,14 @@ const std::string kClearIdempotencyKey =
 
 // The endpoint check runs inside the publishing transaction, so an endpoint
 // disabled or deleted since the caller's fan-out gets no delivery.
-const std::string kInsertDelivery =
+// All of a message's deliveries in one statement, from a JSON array of
+// [delivery id, endpoint id] pairs: a fan-out to thousands of endpoints
+// runs one statement, not one each.
+const std::string kInsertDeliveries =
     "INSERT INTO deliveries (workspace_id, id, message_id, endpoint_id, state, attempt_count, next_attempt_at, "
     "leased_until, created_at, updated_at) "
-    "SELECT ?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5, ?5 "
-    "WHERE EXISTS (SELECT 1 FROM endpoints WHERE workspace_id = ?1 AND id = ?4 AND enabled = 1)";
+    "SELECT ?1, t.value ->> 0, ?2, t.value ->> 1, 'pending', 0, ?4, NULL, ?4, ?4 FROM json_each(?3) t "
+    "WHERE EXISTS (SELECT 1 FROM endpoints WHERE workspace_id = ?1 AND id = t.value ->> 1 AND enabled = 1)";
 const std::string kSelectDelivery =
     cat("SELECT ", kDeliveryColumns, " FROM deliveries d WHERE d.workspace_id = ?1 AND d.id = ?2");
 const std::string kSelectDeliveries = cat("SELECT ", kDeliveryColumns, " FROM deliveries d");
@@ -295,25 +301,20 @@ Status fail_open_deliveries(SqliteConnection& db, std::string_view workspace_id,
 // --- publishing
 
 Result<int> create_deliveries(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms) {
+  if (request.targets.empty()) return 0;
   const Message& message = request.message;
-  int created = 0;
-  for (const auto& target : request.targets) {
-    auto stmt = db.prepare(kInsertDelivery);
-    stmt.bind_text(1, message.workspace_id)
-        .bind_text(2, target.delivery_id)
-        .bind_text(3, message.id)
-        .bind_text(4, target.endpoint_id)
-        .bind_int(5, now_ms);
-    if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "delivery", "endpoint");
-    created += static_cast<int>(db.changes());
-  }
-  return created;
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const auto& target : request.targets) pairs.push_back({target.delivery_id, target.endpoint_id});
+  auto stmt = db.prepare(kInsertDeliveries);
+  stmt.bind_text(1, message.workspace_id).bind_text(2, message.id).bind_text(3, pairs.dump()).bind_int(4, now_ms);
+  if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "delivery", "endpoint");
+  return static_cast<int>(db.changes());
 }
 
 // Stores one message unless it is a duplicate. A refusal of this message
 // comes back as an error; publish_one decides whether it ends the batch.
 Result<PublishOutcome> store_message(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms,
-                                     UnixMillis window_ms) {
+                                     UnixMillis window_ms, bool& wrote) {
   const Message& message = request.message;
   const UnixMillis fresh_after = saturating_sub(now_ms, window_ms);
   const auto fresh = [&](const Message& earlier) { return earlier.created_at_ms > fresh_after; };
@@ -339,11 +340,14 @@ Result<PublishOutcome> store_message(SqliteConnection& db, const PublishRequest&
     auto clear = db.prepare(kClearIdempotencyKey);
     clear.bind_text(1, message.workspace_id).bind_text(2, (*by_key)->id);
     if (auto cleared = clear.run(); !cleared) return cleared.error();
+    wrote = true;
   }
 
+  // One statement: refused, it leaves nothing behind.
   auto insert = db.prepare(kInsertMessage);
   bind_message(SqliteParams(insert), message);
   if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "message", "workspace");
+  wrote = true;
 
   auto created = create_deliveries(db, request, now_ms);
   if (!created) return created.error();
@@ -353,20 +357,47 @@ Result<PublishOutcome> store_message(SqliteConnection& db, const PublishRequest&
   return outcome;
 }
 
-// One message inside the batch's transaction. A savepoint around it lets a
-// refused message leave no trace while the rest of the batch commits; a
-// failure of the database itself fails the whole batch.
+// How the messages of one publish are kept apart inside its transaction.
+enum class Isolation {
+  // None: a savepoint per message costs a statement journal of every page
+  // the message touches, and a message is almost always refused, if at all,
+  // before its first write (a duplicate, a used id) or by that write itself,
+  // a single INSERT that leaves nothing behind. A refusal after a write
+  // cannot be undone alone: it asks for the whole publish to run again...
+  none,
+  // ... with a savepoint around each message.
+  savepoint,
+};
+
+// Set when a publish without savepoints met a refusal it cannot undo alone.
+struct NeedsSavepoints {
+  bool value = false;
+};
+
+// One message inside the batch's transaction: a refused message leaves no
+// trace while the rest of the batch commits; a failure of the database
+// itself fails the whole batch.
 Result<PublishOutcome> publish_one(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms,
-                                   UnixMillis window_ms) {
-  if (auto saved = db.exec("SAVEPOINT publish_message"); !saved) return saved.error();
-  auto stored = store_message(db, request, now_ms, window_ms);
+                                   UnixMillis window_ms, Isolation isolation, NeedsSavepoints& needs_savepoints) {
+  const bool savepoint = isolation == Isolation::savepoint;
+  if (savepoint) {
+    if (auto saved = db.exec("SAVEPOINT publish_message"); !saved) return saved.error();
+  }
+  bool wrote = false;
+  auto stored = store_message(db, request, now_ms, window_ms, wrote);
   if (stored) {
+    if (!savepoint) return stored;
     if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
     return stored;
   }
   if (is_database_failure(stored.error())) return stored;  // the batch's rollback undoes everything
-  if (auto undone = db.exec("ROLLBACK TO publish_message"); !undone) return undone.error();
-  if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
+  if (savepoint) {
+    if (auto undone = db.exec("ROLLBACK TO publish_message"); !undone) return undone.error();
+    if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
+  } else if (wrote) {
+    needs_savepoints.value = true;
+    return stored.error();  // rolls the transaction back
+  }
   PublishOutcome refused;
   refused.message = request.message;
   refused.error = stored.error();
@@ -460,11 +491,15 @@ auto SqliteStore::read(Body&& body) {
   });
 }
 
-SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers,
-                         int lock_fd)
-    : writer_(std::move(writer)), readers_(std::move(readers)), lock_fd_(lock_fd) {}
+SqliteStore::SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteCheckpointer> checkpointer,
+                         std::unique_ptr<SqliteReaderPool> readers, int lock_fd)
+    : writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)),
+      readers_(std::move(readers)),
+      lock_fd_(lock_fd) {}
 
 SqliteStore::~SqliteStore() {
+  checkpointer_.reset();  // before the writer closes: it detaches from it
   readers_.reset();
   writer_.reset();
   ::close(lock_fd_);  // releases the flock
@@ -516,7 +551,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     auto readers = std::make_unique<SqliteReaderPool>(path, kMaxIdleReaders);
     // Open one reader now, so a file readers cannot open fails here rather than on the first read.
     if (auto reader = readers->acquire(); !reader) return unlock_on_failure(reader.error());
-    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*writer), std::move(readers), *lock_fd));
+    auto checkpointer = SqliteCheckpointer::attach(path, **writer);
+    if (!checkpointer) return unlock_on_failure(checkpointer.error());
+    return std::unique_ptr<SqliteStore>(
+        new SqliteStore(std::move(*writer), std::move(*checkpointer), std::move(readers), *lock_fd));
   });
 }
 
@@ -692,16 +730,22 @@ Result<std::vector<EventType>> SqliteStore::list_event_types() {
 Result<std::vector<PublishOutcome>> SqliteStore::publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
                                                          UnixMillis idempotency_window_ms) {
   if (requests.empty()) return std::vector<PublishOutcome>();
-  return write([&](SqliteConnection& db) -> Result<std::vector<PublishOutcome>> {
-    std::vector<PublishOutcome> outcomes;
-    outcomes.reserve(requests.size());
-    for (const auto& request : requests) {
-      auto outcome = publish_one(db, request, now_ms, idempotency_window_ms);
-      if (!outcome) return outcome.error();
-      outcomes.push_back(std::move(*outcome));
-    }
-    return outcomes;
-  });
+  NeedsSavepoints needs_savepoints;
+  auto publish_all = [&](Isolation isolation) {
+    return write([&](SqliteConnection& db) -> Result<std::vector<PublishOutcome>> {
+      std::vector<PublishOutcome> outcomes;
+      outcomes.reserve(requests.size());
+      for (const auto& request : requests) {
+        auto outcome = publish_one(db, request, now_ms, idempotency_window_ms, isolation, needs_savepoints);
+        if (!outcome) return outcome.error();
+        outcomes.push_back(std::move(*outcome));
+      }
+      return outcomes;
+    });
+  };
+  auto outcomes = publish_all(Isolation::none);
+  if (!outcomes && needs_savepoints.value) return publish_all(Isolation::savepoint);
+  return outcomes;
 }
 
 Result<Message> SqliteStore::get_message(std::string_view workspace_id, std::string_view message_id) {

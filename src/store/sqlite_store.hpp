@@ -9,6 +9,7 @@
 namespace ferry {
 
 class SqliteConnection;
+class SqliteCheckpointer;
 class SqliteReaderPool;
 
 // The embedded Store: one SQLite database file in WAL mode.
@@ -105,7 +106,8 @@ class SqliteStore final : public Store {
   Status import_messages(std::span<const MessageRecord> records) override;
 
  private:
-  SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteReaderPool> readers, int lock_fd);
+  SqliteStore(std::unique_ptr<SqliteConnection> writer, std::unique_ptr<SqliteCheckpointer> checkpointer,
+              std::unique_ptr<SqliteReaderPool> readers, int lock_fd);
 
   // Whether a commit waits for the disk: lazy commits survive a crash of
   // the process but not of the machine.
@@ -119,8 +121,9 @@ class SqliteStore final : public Store {
   auto read(Body&& body);
 
   std::mutex writer_mutex_;
-  std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mutex_
-  Commit writer_commit_ = Commit::durable;    // the writer's synchronous mode; guarded by writer_mutex_
+  std::unique_ptr<SqliteConnection> writer_;          // guarded by writer_mutex_
+  Commit writer_commit_ = Commit::durable;            // the writer's synchronous mode; guarded by writer_mutex_
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;  // the writer's checkpoints, off its commits
   std::unique_ptr<SqliteReaderPool> readers_;
   int lock_fd_;  // holds the flock that makes this process the store's only user
 };

@@ -1,0 +1,57 @@
+#include "store/sqlite_checkpointer.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "unit/store_test_support.hpp"
+
+namespace ferry {
+namespace {
+
+// Writes `pages` pages' worth of rows in one transaction.
+void write_pages(SqliteConnection& db, int pages) {
+  ASSERT_TRUE(db.exec("BEGIN IMMEDIATE").ok());
+  for (int i = 0; i < pages; ++i) {
+    ASSERT_TRUE(db.exec("INSERT INTO filler (data) VALUES (randomblob(3900))").ok());
+  }
+  ASSERT_TRUE(db.exec("COMMIT").ok());
+}
+
+std::uintmax_t size_of(const std::filesystem::path& file) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  return error ? 0 : size;
+}
+
+// The writer's commits hand the WAL over to the checkpointer's thread, which
+// copies it into the database file while the writer goes on.
+TEST(SqliteCheckpointer, CopiesTheWalIntoTheDatabaseOffTheWritersCommits) {
+  TempDir dir;
+  const auto path = dir.path() / "checkpoint.db";
+  auto writer = SqliteConnection::open(path.string(), SqliteConnection::Role::writer);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  ASSERT_TRUE((*writer)->exec("CREATE TABLE filler (data BLOB)").ok());
+  auto checkpointer = SqliteCheckpointer::attach(path.string(), **writer);
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.error().message;
+
+  const auto before = size_of(path);
+  write_pages(**writer, SqliteCheckpointer::kPagesBeforeCheckpoint + 200);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (size_of(path) < before + 1000 * 4096 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(size_of(path), before + 1000 * 4096) << "the WAL never reached the database file";
+
+  // Detached, the writer checkpoints by itself again (SQLite's default).
+  (*checkpointer)->detach();
+  const auto detached = size_of(path);
+  write_pages(**writer, SqliteCheckpointer::kPagesBeforeCheckpoint + 200);
+  EXPECT_GE(size_of(path), detached + 1000 * 4096);
+}
+
+}  // namespace
+}  // namespace ferry
