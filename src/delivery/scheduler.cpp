@@ -106,8 +106,8 @@ void Scheduler::run() {
       completions.swap(completions_);
       new_deliveries.swap(new_deliveries_);
       woken_ = false;
-      if (rescan_ || !woken) {
-        // Asked to, or the timer: work from elsewhere may be due.
+      if (rescan_ || (!woken && clock_.now_ms() >= rescan_at_)) {
+        // Asked to, or the timer for work from elsewhere.
         claim_quiet_until_ = 0;
         starved_pause_ms_ = 0;
         next_due_stale_ = true;
@@ -174,7 +174,10 @@ bool Scheduler::claim_worthwhile(UnixMillis now) const {
 }
 
 UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, bool claim_deferred) {
-  if (outcome.full) return now;  // more is probably due
+  if (outcome.full) {
+    rescan_at_ = now;
+    return now;  // more is probably due
+  }
   if (claim_deferred) return claim_quiet_until_;
   UnixMillis wake_at = now + config_.idle_poll.count();
   if (in_flight_ + waiting_ < config_.max_in_flight) {
@@ -189,6 +192,7 @@ UnixMillis Scheduler::next_wake(UnixMillis now, const ClaimOutcome& outcome, boo
     }
     if (next_due_ && *next_due_ > now) wake_at = std::min(wake_at, *next_due_);
   }
+  rescan_at_ = wake_at;
   // Endpoints held back only by their rate limit get a token within 1/rate s.
   for (const auto& [id, state] : endpoints_) {
     if (!state.waiting.empty() && state.in_flight < config_.endpoint_concurrency) {

@@ -138,6 +138,11 @@ class Scheduler {
   // each time and find nothing new. The pause doubles while that goes on.
   UnixMillis claim_quiet_until_ = 0;
   UnixMillis starved_pause_ms_ = 0;
+  // A timer wake-up from then on may find work from elsewhere (another
+  // node's, a retry come due) and ends the pause. Earlier ones, for a
+  // rate-limited endpoint's next token or the pause's own end, do not: they
+  // came every 20 ms and each walked the limited endpoint's whole backlog.
+  UnixMillis rescan_at_ = 0;
   // The earliest due time of unleased work, as last read from the store;
   // read again when something may have changed it.
   std::optional<UnixMillis> next_due_;
