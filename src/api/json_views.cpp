@@ -68,15 +68,23 @@ nlohmann::json to_json(const Endpoint& endpoint) {
           {"updated_at", format_rfc3339(endpoint.updated_at_ms)}};
 }
 
-nlohmann::json to_json(const Message& message) {
+namespace {
+// A message's fields but its payload.
+nlohmann::json message_fields(const Message& message) {
   return {{"id", message.id},
           {"workspace_id", message.workspace_id},
           {"type", message.type},
-          {"data", raw_json(message.payload)},
           {"created_at", format_rfc3339(message.created_at_ms)},
           {"test", message.test},
           {"flags", message.flags},
           {"passive", has_flag(message.flags, "PASSIVE")}};
+}
+}  // namespace
+
+nlohmann::json to_json(const Message& message) {
+  nlohmann::json json = message_fields(message);
+  json["data"] = raw_json(message.payload);
+  return json;
 }
 
 nlohmann::json to_json(const Delivery& delivery) {
@@ -129,11 +137,16 @@ nlohmann::json to_json(const EventType& type) {
           {"updated_at", format_rfc3339(type.updated_at_ms)}};
 }
 
-nlohmann::json to_json(const PublishOutcome& outcome) {
-  nlohmann::json json = to_json(outcome.message);
-  json["duplicate"] = outcome.duplicate;
-  json["deliveries"] = outcome.deliveries_created;
-  return json;
+std::string publish_outcome_text(const PublishOutcome& outcome) {
+  nlohmann::json fields = message_fields(outcome.message);
+  fields["duplicate"] = outcome.duplicate;
+  fields["deliveries"] = outcome.deliveries_created;
+  std::string text = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.pop_back();  // the object's closing brace: the payload goes before it
+  text += R"(,"data":)";
+  text += outcome.message.payload.empty() ? std::string_view("null") : std::string_view(outcome.message.payload);
+  text += '}';
+  return text;
 }
 
 }  // namespace ferry

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "core/api_key.hpp"
@@ -22,7 +24,11 @@ nlohmann::json to_json(const Message& message);
 nlohmann::json to_json(const Delivery& delivery);
 nlohmann::json to_json(const Attempt& attempt);
 nlohmann::json to_json(const EventType& type);
-nlohmann::json to_json(const PublishOutcome& outcome);
+// A publish answer's message as JSON text, with "duplicate" and
+// "deliveries". The payload goes in as the text it was stored as (valid
+// JSON: every payload passed the publish parser) instead of being parsed and
+// written out again, which was the larger part of answering a batch.
+std::string publish_outcome_text(const PublishOutcome& outcome);
 
 template <class T>
 nlohmann::json page_to_json(const Page<T>& page) {

@@ -13,16 +13,21 @@ namespace {
 Ingestor::Callback answer_publish(HttpRespond respond, Metrics& metrics, bool batch) {
   return [respond = std::move(respond), &metrics, batch](Result<std::vector<PublishOutcome>> outcomes) {
     if (!outcomes) return respond(error_response(outcomes.error()));
-    nlohmann::json data = nlohmann::json::array();
-    for (const auto& outcome : *outcomes) {
+    HttpResponse answer;
+    answer.status = 202;
+    if (batch) answer.body = R"({"data":[)";
+    for (std::size_t i = 0; i < outcomes->size(); ++i) {
+      const PublishOutcome& outcome = (*outcomes)[i];
       if (outcome.error) return respond(error_response(*outcome.error));
       (outcome.duplicate ? metrics.messages_duplicate : metrics.messages_published)
           .fetch_add(1, std::memory_order_relaxed);
       metrics.deliveries_created.fetch_add(static_cast<std::uint64_t>(outcome.deliveries_created),
                                            std::memory_order_relaxed);
-      data.push_back(to_json(outcome));
+      if (i > 0) answer.body += ',';
+      answer.body += publish_outcome_text(outcome);
     }
-    respond(json_response(202, batch ? nlohmann::json{{"data", std::move(data)}} : std::move(data.front())));
+    if (batch) answer.body += "]}";
+    respond(std::move(answer));
   };
 }
 
