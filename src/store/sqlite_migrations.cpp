@@ -174,10 +174,21 @@ ALTER TABLE workspaces ADD COLUMN test_mode INTEGER NOT NULL DEFAULT 0 CHECK (te
 ALTER TABLE messages ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
 )sql";
 
+// Claims that leave saturated endpoints out take every other endpoint's due
+// work from this index, instead of walking the left-out endpoints' whole
+// backlog along deliveries_due. It still serves failing an endpoint's open
+// deliveries (its first two columns are the old index).
+constexpr std::string_view kDueByEndpoint = R"sql(
+DROP INDEX deliveries_open_by_endpoint;
+CREATE INDEX deliveries_open_by_endpoint ON deliveries (workspace_id, endpoint_id, next_attempt_at)
+  WHERE state IN ('pending', 'retrying');
+)sql";
+
 constexpr std::array kMigrations{
     SqliteMigration{1, kInitialSchema},
     SqliteMigration{2, kLeaseTokensAndRetention},
     SqliteMigration{3, kCatalogs},
+    SqliteMigration{4, kDueByEndpoint},
 };
 
 Result<int> current_version(SqliteConnection& connection) {

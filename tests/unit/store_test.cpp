@@ -953,6 +953,43 @@ TEST_P(StoreTest, ClaimSkipsExcludedAndDisabledEndpoints) {
   EXPECT_EQ(busy[0].delivery.id, "dlv_1");
 }
 
+// An excluded endpoint's backlog, due before everything else and far longer
+// than the claim, neither hides the other endpoints' due work nor changes its
+// order; leased deliveries and those not yet due stay out.
+TEST_P(StoreTest, ClaimFindsOthersBehindALongExcludedBacklog) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_busy");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_b", "ep_2");
+  std::vector<PublishRequest> backlog;
+  for (int i = 0; i < 60; ++i) {
+    const std::string n = std::to_string(100 + i);
+    backlog.push_back(make_request(make_message("ws_a", "msg_busy_" + n, kNow), {{"ep_busy", "dlv_busy_" + n}}));
+  }
+  publish(backlog, kNow);
+  publish_one("ws_b", "msg_4", {{"ep_2", "dlv_4"}}, kNow + 4);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow + 2);
+  publish_one("ws_b", "msg_3", {{"ep_2", "dlv_3"}}, kNow + 3);
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow + 1);
+  publish_one("ws_a", "msg_late", {{"ep_1", "dlv_late"}}, kNow + kHour);
+  ASSERT_EQ(store().claim_deliveries(std::vector<DeliveryRef>{{"ws_b", "dlv_4"}}, kNow + 10, kNow + kHour)->size(), 1U);
+
+  const std::vector<std::string> busy = {"ep_busy"};
+  auto first = claim(kNow + 10, /*limit=*/2, 30 * kSecond, busy);
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[0].delivery.id, "dlv_1");
+  EXPECT_EQ(first[1].delivery.id, "dlv_2");
+  EXPECT_EQ(first[0].message.id, "msg_1");
+  EXPECT_EQ(first[0].endpoint.id, "ep_1");
+  auto rest = claim(kNow + 10, /*limit=*/2, 30 * kSecond, busy);
+  ASSERT_EQ(rest.size(), 1U);
+  EXPECT_EQ(rest[0].delivery.id, "dlv_3");
+  EXPECT_EQ(rest[0].endpoint.workspace_id, "ws_b");
+  EXPECT_TRUE(claim(kNow + 10, /*limit=*/2, 30 * kSecond, busy).empty());
+  EXPECT_EQ(claim(kNow + 10, /*limit=*/100).size(), 60U);
+}
+
 TEST_P(StoreTest, ClaimByKeyTakesOnlyWhatIsStillDueAndFree) {
   seed_workspace("ws_a");
   seed_workspace("ws_b");
