@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -11,18 +12,25 @@ namespace ferry {
 namespace {
 // After a failed reload (the database is away), try again this much later.
 constexpr std::chrono::milliseconds kRetryDelay{500};
+
+// The workspace as the store has it; one that is gone is dropped from the
+// index (under `ticket`, taken before this read) and comes back empty.
+Result<std::optional<Workspace>> read_workspace(Store& store, SubscriptionIndex& index, const std::string& workspace_id,
+                                                std::uint64_t ticket) {
+  auto workspace = store.get_workspace(workspace_id);
+  if (workspace) return std::optional<Workspace>(std::move(*workspace));
+  if (workspace.error().code != ErrorCode::not_found) return workspace.error();
+  index.remove_workspace(workspace_id, ticket);
+  return std::optional<Workspace>();
+}
+
 }  // namespace
 
 Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, const std::string& workspace_id) {
   const auto ticket = index.reload_ticket();  // before reading: see SubscriptionIndex::reload_ticket
-  auto workspace = store.get_workspace(workspace_id);
-  if (!workspace) {
-    if (workspace.error().code == ErrorCode::not_found) {
-      index.remove_workspace(workspace_id, ticket);
-      return {};
-    }
-    return workspace.error();
-  }
+  auto workspace = read_workspace(store, index, workspace_id, ticket);
+  if (!workspace) return workspace.error();
+  if (!*workspace) return {};
   std::vector<Endpoint> endpoints;
   PageRequest page;
   page.limit = 1000;
@@ -39,7 +47,7 @@ Status reload_workspace_subscriptions(Store& store, SubscriptionIndex& index, co
     if (!listed->next_cursor) break;
     page.cursor = *listed->next_cursor;
   }
-  index.replace_workspace(*workspace, endpoints, ticket);
+  index.replace_workspace(**workspace, endpoints, ticket);
   return {};
 }
 
@@ -83,15 +91,10 @@ Status refresh_endpoint_subscription(Store& store, SubscriptionIndex& index, con
 
 Status refresh_workspace_settings(Store& store, SubscriptionIndex& index, const std::string& workspace_id) {
   const auto ticket = index.reload_ticket();
-  auto workspace = store.get_workspace(workspace_id);
-  if (!workspace) {
-    if (workspace.error().code == ErrorCode::not_found) {
-      index.remove_workspace(workspace_id, ticket);
-      return {};
-    }
-    return workspace.error();
-  }
-  if (index.apply_settings(*workspace, ticket) == IndexUpdate::reload_workspace) {
+  auto workspace = read_workspace(store, index, workspace_id, ticket);
+  if (!workspace) return workspace.error();
+  if (!*workspace) return {};
+  if (index.apply_settings(**workspace, ticket) == IndexUpdate::reload_workspace) {
     return reload_workspace_subscriptions(store, index, workspace_id);
   }
   return {};

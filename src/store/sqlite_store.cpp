@@ -179,52 +179,42 @@ const std::string kSelectDelivery =
 const std::string kSelectDeliveries = cat("SELECT ", kDeliveryColumns, " FROM deliveries d");
 const std::string kSelectDeliveriesOfMessage =
     cat(kSelectDeliveries, " WHERE d.workspace_id = ?1 AND d.message_id = ?2 ORDER BY d.id");
-// Walks deliveries_due (state IN ... must match the partial index's WHERE
-// word for word) oldest due first; finished rows are not in that index.
-// CROSS JOIN pins deliveries as the outer loop: with statistics (ANALYZE)
-// the planner may otherwise start from the few endpoints and sort every
-// open delivery, where walking the index stops after `limit` rows.
-const std::string kSelectDue = cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
-                                   " FROM deliveries d"
-                                   " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
-                                   " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
-                                   " WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1"
-                                   " AND (d.leased_until IS NULL OR d.leased_until <= ?1) AND e.enabled = 1"
-                                   " ORDER BY d.next_attempt_at LIMIT ?2");
+// What a claim hands out, and the joins that bring it together.
+const std::string kSelectDueColumns = cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns);
+const std::string kJoinDueMessage = " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id";
+const std::string kJoinDueEndpoint =
+    " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id";
+// Unleased (or lease run out) at ?1. Rows of deliveries_due's and
+// deliveries_open_by_endpoint's condition, which the state test must match
+// word for word for the partial indexes to be used.
+const std::string kDueAndFree =
+    "state IN ('pending', 'retrying') AND next_attempt_at <= ?1 AND (leased_until IS NULL OR leased_until <= ?1)";
+// Walks deliveries_due oldest due first; finished rows are not in that
+// index. CROSS JOIN pins deliveries as the outer loop: with statistics
+// (ANALYZE) the planner may otherwise start from the few endpoints and sort
+// every open delivery, where walking the index stops after `limit` rows.
+const std::string kSelectDue = cat(kSelectDueColumns, " FROM deliveries d", kJoinDueEndpoint, kJoinDueMessage,
+                                   " WHERE d.", kDueAndFree, " AND e.enabled = 1 ORDER BY d.next_attempt_at LIMIT ?2");
 // With endpoints left out, the same walk stops after ?4 unleased due
 // deliveries whoever they belong to: a left-out endpoint's backlog may be
 // most of what is due, and walking all of it to skip it cost a scan of
 // every due delivery per claim.
+const std::string kNotExcluded = " NOT IN (SELECT value FROM json_each(?2)) ORDER BY d.next_attempt_at LIMIT ?3";
 const std::string kSelectDueWindow =
-    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
-        " FROM (SELECT rowid AS due_rowid FROM deliveries"
-        "       WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?1"
-        "       AND (leased_until IS NULL OR leased_until <= ?1) ORDER BY next_attempt_at LIMIT ?4) w"
-        " CROSS JOIN deliveries d ON d.rowid = w.due_rowid"
-        " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
-        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
-        " WHERE e.enabled = 1 AND d.endpoint_id NOT IN (SELECT value FROM json_each(?2))"
-        " ORDER BY d.next_attempt_at LIMIT ?3");
+    cat(kSelectDueColumns, " FROM (SELECT rowid AS due_rowid FROM deliveries WHERE ", kDueAndFree,
+        " ORDER BY next_attempt_at LIMIT ?4) w CROSS JOIN deliveries d ON d.rowid = w.due_rowid", kJoinDueEndpoint,
+        kJoinDueMessage, " WHERE e.enabled = 1 AND d.endpoint_id", kNotExcluded);
 // When that window did not fill the claim: each endpoint that takes part
 // gives its own earliest due deliveries along deliveries_open_by_endpoint,
 // and the earliest of all of them are taken. Costs a probe per enabled
 // endpoint, however large the left-out backlogs.
-const std::string kSelectDueByEndpoint =
-    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
-        " FROM endpoints e"
-        " CROSS JOIN deliveries d ON d.rowid IN ("
-        "   SELECT x.rowid FROM deliveries x INDEXED BY deliveries_open_by_endpoint"
-        "   WHERE x.workspace_id = e.workspace_id AND x.endpoint_id = e.id AND x.state IN ('pending', 'retrying')"
-        "   AND x.next_attempt_at <= ?1 AND (x.leased_until IS NULL OR x.leased_until <= ?1)"
-        "   ORDER BY x.next_attempt_at LIMIT ?3)"
-        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
-        " WHERE e.enabled = 1 AND e.id NOT IN (SELECT value FROM json_each(?2))"
-        " ORDER BY d.next_attempt_at LIMIT ?3");
+const std::string kSelectDueByEndpoint = cat(
+    kSelectDueColumns,
+    " FROM endpoints e CROSS JOIN deliveries d ON d.rowid IN (SELECT rowid FROM deliveries"
+    " INDEXED BY deliveries_open_by_endpoint WHERE workspace_id = e.workspace_id AND endpoint_id = e.id AND ",
+    kDueAndFree, " ORDER BY next_attempt_at LIMIT ?3)", kJoinDueMessage, " WHERE e.enabled = 1 AND e.id", kNotExcluded);
 const std::string kSelectDueByKey =
-    cat("SELECT ", kDeliveryColumns, ", ", kMessageColumns, ", ", kEndpointColumns,
-        " FROM deliveries d"
-        " JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
-        " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id"
+    cat(kSelectDueColumns, " FROM deliveries d", kJoinDueEndpoint, kJoinDueMessage,
         " WHERE d.workspace_id = ?1 AND d.id = ?2 AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?3"
         " AND (d.leased_until IS NULL OR d.leased_until <= ?3) AND e.enabled = 1");
 const std::string kLeaseDelivery =
