@@ -2,10 +2,12 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace ferry {
 
@@ -44,6 +46,34 @@ double random_unit() {
   return static_cast<double>(value >> 11) * 0x1.0p-53;
 }
 
+namespace {
+// The random part of the last id, and its millisecond. Within one
+// millisecond each id is the previous one plus one (ULID's monotonic mode),
+// so ids made one after the other in this process sort in that order: two
+// messages published within a millisecond list newest first as they should.
+struct LastId {
+  std::mutex mutex;
+  UnixMillis millis = -1;
+  std::array<unsigned char, 10> random{};
+};
+
+std::array<unsigned char, 10> next_random_part(UnixMillis now_ms) {
+  static LastId last;
+  std::array<unsigned char, 10> random{};
+  pooled_random_bytes(random.data(), random.size());
+  std::lock_guard lock(last.mutex);
+  if (now_ms == last.millis) {
+    random = last.random;
+    // Plus one, carrying; 80 bits do not run out within a millisecond.
+    for (auto digit = random.rbegin(); digit != random.rend() && ++*digit == 0; ++digit) {
+    }
+  }
+  last.millis = now_ms;
+  last.random = random;
+  return random;
+}
+}  // namespace
+
 std::string new_id(std::string_view prefix, UnixMillis now_ms) {
   std::array<unsigned char, 16> bits{};
   auto millis = static_cast<std::uint64_t>(now_ms);
@@ -51,7 +81,8 @@ std::string new_id(std::string_view prefix, UnixMillis now_ms) {
     bits[static_cast<std::size_t>(i)] = static_cast<unsigned char>(millis & 0xFF);
     millis >>= 8;
   }
-  pooled_random_bytes(bits.data() + 6, 10);
+  const auto random = next_random_part(now_ms);
+  std::copy(random.begin(), random.end(), bits.begin() + 6);
 
   // 128 bits as 26 base32 digits, most significant first: read as a 130-bit
   // number whose top 2 bits are zero.

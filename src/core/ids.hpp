@@ -9,7 +9,8 @@ namespace ferry {
 
 // A new unique id: `prefix` + "_" + 26 Crockford base32 characters encoding
 // 48 bits of milliseconds then 80 random bits (the ULID layout). Ids of one
-// prefix sort by creation time, which is what cursor pagination relies on.
+// prefix sort by creation time, which is what cursor pagination relies on;
+// ids this process makes within one millisecond sort in the order made.
 // Safe for concurrent use.
 std::string new_id(std::string_view prefix, UnixMillis now_ms);
 

@@ -35,16 +35,24 @@ void SqliteCheckpointer::detach() {
 }
 
 // Runs on the writer's thread, right after each commit, with the writer's
-// mutex held: it only signals.
-int SqliteCheckpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*database*/, int wal_pages) {
+// mutex held: it signals, or finishes what the thread left.
+int SqliteCheckpointer::on_commit(void* self, sqlite3* db, const char* /*database*/, int wal_pages) {
   auto* checkpointer = static_cast<SqliteCheckpointer*>(self);
-  if (wal_pages >= kPagesBeforeCheckpoint) {
-    {
-      std::lock_guard lock(checkpointer->mutex_);
-      checkpointer->requested_ = true;
+  if (wal_pages < kPagesBeforeCheckpoint) return SQLITE_OK;
+  const int behind = wal_pages - checkpointer->copied_up_to_.load(std::memory_order_relaxed);
+  if (behind <= kPagesTheWriterFinishes || wal_pages >= kPagesTheWriterTakesOver) {
+    // Copied to the end, the WAL starts over at the next write. Busy (the
+    // thread is copying): the next commit tries again.
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+      checkpointer->copied_up_to_.store(0, std::memory_order_relaxed);
     }
-    checkpointer->wake_.notify_one();
+    return SQLITE_OK;
   }
+  {
+    std::lock_guard lock(checkpointer->mutex_);
+    checkpointer->requested_ = true;
+  }
+  checkpointer->wake_.notify_one();
   return SQLITE_OK;
 }
 
@@ -57,7 +65,12 @@ void SqliteCheckpointer::run() {
     lock.unlock();
     // PASSIVE copies what no reader still needs and never waits; SQLITE_BUSY
     // (another checkpoint running) is not an error worth more than the next try.
-    sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int wal_frames = 0;
+    int copied_frames = 0;
+    if (sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                  &copied_frames) == SQLITE_OK) {
+      copied_up_to_.store(copied_frames, std::memory_order_relaxed);
+    }
     lock.lock();
   }
 }

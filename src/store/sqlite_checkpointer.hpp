@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,14 @@ namespace ferry {
 // writer, this takes that job over: the writer's commit only notes the
 // WAL's size, and this thread runs a PASSIVE checkpoint on a connection of
 // its own, which never blocks the writer nor the readers.
+//
+// The WAL starts over from its beginning only when a write begins with
+// every frame copied back. Under a steady stream of commits the thread is
+// always a few frames behind, so the WAL would grow without end, and a
+// commit appending to a growing file flushes more than one that overwrites
+// (end-to-end p50 at 2,000 publishes/s: 1.9 ms with SQLite's own
+// checkpoint, 5.6 ms with the thread alone). So once the thread has copied
+// all but a few frames, the writer's next commit copies the rest itself.
 class SqliteCheckpointer {
  public:
   // Opens its connection to `path` and starts the thread; from then on
@@ -33,6 +42,12 @@ class SqliteCheckpointer {
 
   // WAL pages past which a checkpoint is started (SQLite's own default).
   static constexpr int kPagesBeforeCheckpoint = 1000;
+  // Frames left behind by the thread that the writer copies itself; the
+  // thread is not asked again for so few, so that it is out of the way.
+  static constexpr int kPagesTheWriterFinishes = 256;
+  // A WAL this long is the writer's to copy whatever the thread has done:
+  // commits outrunning the thread must not grow it without end.
+  static constexpr int kPagesTheWriterTakesOver = 4 * kPagesBeforeCheckpoint;
 
  private:
   SqliteCheckpointer(std::unique_ptr<SqliteConnection> connection, SqliteConnection& writer);
@@ -45,6 +60,8 @@ class SqliteCheckpointer {
   std::condition_variable wake_;
   bool requested_ = false;  // guarded by mutex_
   bool stopping_ = false;   // guarded by mutex_
+  // The WAL frame up to which the thread's last checkpoint copied.
+  std::atomic<int> copied_up_to_{0};
   std::thread thread_;
 };
 

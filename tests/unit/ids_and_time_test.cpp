@@ -24,6 +24,17 @@ TEST(Ids, AreUniqueAndSortByTime) {
   }
 }
 
+TEST(Ids, MadeWithinOneMillisecondSortInTheOrderMade) {
+  const UnixMillis now = 1'800'000'000'000;
+  std::string previous = new_id("msg", now);
+  for (int i = 0; i < 5000; ++i) {
+    std::string id = new_id("msg", now);
+    ASSERT_GT(id, previous);
+    ASSERT_EQ(id.substr(0, 14), previous.substr(0, 14));  // same millisecond (the first 10 digits)
+    previous = id;
+  }
+}
+
 TEST(TimeFormat, FormatsAndParsesRfc3339) {
   EXPECT_EQ(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339(1'763'892'000'123), "2025-11-23T10:00:00.123Z");

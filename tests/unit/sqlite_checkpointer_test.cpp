@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -51,6 +52,33 @@ TEST(SqliteCheckpointer, CopiesTheWalIntoTheDatabaseOffTheWritersCommits) {
   const auto detached = size_of(path);
   write_pages(**writer, SqliteCheckpointer::kPagesBeforeCheckpoint + 200);
   EXPECT_GE(size_of(path), detached + 1000 * 4096);
+}
+
+// A steady stream of small commits keeps the WAL from being copied back to
+// its end by the thread alone; the writer finishes the job, so the WAL
+// starts over instead of growing with every commit.
+TEST(SqliteCheckpointer, TheWalStartsOverUnderASteadyStreamOfCommits) {
+  TempDir dir;
+  const auto path = dir.path() / "stream.db";
+  auto writer = SqliteConnection::open(path.string(), SqliteConnection::Role::writer);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  ASSERT_TRUE((*writer)->exec("PRAGMA synchronous=OFF").ok());  // the test is about the WAL, not the disk
+  ASSERT_TRUE((*writer)->exec("CREATE TABLE filler (data BLOB)").ok());
+  auto checkpointer = SqliteCheckpointer::attach(path.string(), **writer);
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.error().message;
+
+  constexpr int kCommits = 20000;
+  std::uintmax_t largest_wal = 0;
+  const auto wal = dir.path() / "stream.db-wal";
+  for (int i = 0; i < kCommits; ++i) {
+    ASSERT_TRUE((*writer)->exec("INSERT INTO filler (data) VALUES (randomblob(3000))").ok());
+    if (i % 100 == 0) largest_wal = std::max(largest_wal, size_of(wal));
+  }
+  // At least a page per commit: without starting over the WAL would hold
+  // kCommits pages.
+  const std::uintmax_t bound = 2 * (SqliteCheckpointer::kPagesTheWriterTakesOver + 1) * 4096;
+  EXPECT_LT(largest_wal, bound) << "the WAL grew with the commits";
+  EXPECT_LT(size_of(wal), bound);
 }
 
 }  // namespace
