@@ -35,7 +35,10 @@ fi
 
 if ((sanitize)); then
   build_dir=build-asan
-  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=ON)
+  # -O1 -g1: the optimisation ASan is meant for, and line tables for its
+  # reports without full debug info; compiles in about half the time of
+  # -O2 -g (http_server.cpp: 46 s against 81 s on 2 cores).
+  cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DFERRY_SANITIZE=ON)
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 else
