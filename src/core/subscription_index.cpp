@@ -25,6 +25,13 @@ std::vector<SubscribedEndpoint> subscribed_of(std::span<const Endpoint> endpoint
 
 bool by_id(const SubscribedEndpoint& a, const SubscribedEndpoint& b) { return a.id < b.id; }
 
+// Where endpoint `id` is, or would go, in subscriptions sorted by id.
+template <class Subscribed>
+auto position_of(Subscribed& subscribed, std::string_view id) {
+  return std::lower_bound(subscribed.begin(), subscribed.end(), id,
+                          [](const SubscribedEndpoint& a, std::string_view b) { return a.id < b; });
+}
+
 }  // namespace
 
 WorkspaceSubscriptions::WorkspaceSubscriptions(Workspace workspace, std::span<const Endpoint> endpoints)
@@ -86,8 +93,7 @@ std::vector<std::string> WorkspaceSubscriptions::endpoints_for(std::string_view 
 }
 
 const SubscribedEndpoint* WorkspaceSubscriptions::find(std::string_view id) const {
-  auto it = std::lower_bound(subscribed_.begin(), subscribed_.end(), id,
-                             [](const SubscribedEndpoint& a, std::string_view b) { return a.id < b; });
+  auto it = position_of(subscribed_, id);
   return it != subscribed_.end() && it->id == id ? &*it : nullptr;
 }
 
@@ -246,8 +252,7 @@ IndexUpdate SubscriptionIndex::change_endpoint(const std::string& workspace_id, 
   const bool same = before == nullptr ? now == nullptr : now != nullptr && *before == *now;
   if (!same) {
     std::vector<SubscribedEndpoint> subscribed = entry->subscribed();
-    auto at = std::lower_bound(subscribed.begin(), subscribed.end(), endpoint_id,
-                               [](const SubscribedEndpoint& a, const std::string& b) { return a.id < b; });
+    auto at = position_of(subscribed, endpoint_id);
     if (now == nullptr) {
       subscribed.erase(at);  // `before` was found, so `at` is it
     } else if (before != nullptr) {

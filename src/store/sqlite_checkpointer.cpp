@@ -65,10 +65,9 @@ void SqliteCheckpointer::run() {
     lock.unlock();
     // PASSIVE copies what no reader still needs and never waits; SQLITE_BUSY
     // (another checkpoint running) is not an error worth more than the next try.
-    int wal_frames = 0;
     int copied_frames = 0;
-    if (sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                  &copied_frames) == SQLITE_OK) {
+    if (sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied_frames) ==
+        SQLITE_OK) {
       copied_up_to_.store(copied_frames, std::memory_order_relaxed);
     }
     lock.lock();

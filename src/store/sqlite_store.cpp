@@ -184,9 +184,11 @@ const std::string kSelectDueColumns = cat("SELECT ", kDeliveryColumns, ", ", kMe
 const std::string kJoinDueMessage = " JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id";
 const std::string kJoinDueEndpoint =
     " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id";
-// Unleased (or lease run out) at ?1. Rows of deliveries_due's and
-// deliveries_open_by_endpoint's condition, which the state test must match
-// word for word for the partial indexes to be used.
+// A delivery due and unleased (or its lease run out) at ?1. The state test
+// must match the WHERE of the partial indexes deliveries_due and
+// deliveries_open_by_endpoint word for word for them to be used. Its columns
+// are the deliveries table's alone, so it needs no table name where it is
+// joined to endpoints and messages.
 const std::string kDueAndFree =
     "state IN ('pending', 'retrying') AND next_attempt_at <= ?1 AND (leased_until IS NULL OR leased_until <= ?1)";
 // Walks deliveries_due oldest due first; finished rows are not in that
@@ -194,7 +196,7 @@ const std::string kDueAndFree =
 // (ANALYZE) the planner may otherwise start from the few endpoints and sort
 // every open delivery, where walking the index stops after `limit` rows.
 const std::string kSelectDue = cat(kSelectDueColumns, " FROM deliveries d", kJoinDueEndpoint, kJoinDueMessage,
-                                   " WHERE d.", kDueAndFree, " AND e.enabled = 1 ORDER BY d.next_attempt_at LIMIT ?2");
+                                   " WHERE ", kDueAndFree, " AND e.enabled = 1 ORDER BY d.next_attempt_at LIMIT ?2");
 // With endpoints left out, the same walk stops after ?4 unleased due
 // deliveries whoever they belong to: a left-out endpoint's backlog may be
 // most of what is due, and walking all of it to skip it cost a scan of
@@ -215,8 +217,7 @@ const std::string kSelectDueByEndpoint = cat(
     kDueAndFree, " ORDER BY next_attempt_at LIMIT ?3)", kJoinDueMessage, " WHERE e.enabled = 1 AND e.id", kNotExcluded);
 const std::string kSelectDueByKey =
     cat(kSelectDueColumns, " FROM deliveries d", kJoinDueEndpoint, kJoinDueMessage,
-        " WHERE d.workspace_id = ?1 AND d.id = ?2 AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?3"
-        " AND (d.leased_until IS NULL OR d.leased_until <= ?3) AND e.enabled = 1");
+        " WHERE d.workspace_id = ?2 AND d.id = ?3 AND ", kDueAndFree, " AND e.enabled = 1");
 const std::string kLeaseDelivery =
     "UPDATE deliveries SET leased_until = ?3, lease_token = lease_token + 1 WHERE workspace_id = ?1 AND id = ?2";
 // ORDER BY ... LIMIT 1 rather than MIN(), and CROSS JOIN as above: it stops
@@ -387,16 +388,11 @@ enum class Isolation {
   savepoint,
 };
 
-// Set when a publish without savepoints met a refusal it cannot undo alone.
-struct NeedsSavepoints {
-  bool value = false;
-};
-
 // One message inside the batch's transaction: a refused message leaves no
 // trace while the rest of the batch commits; a failure of the database
 // itself fails the whole batch.
 Result<PublishOutcome> publish_one(SqliteConnection& db, const PublishRequest& request, UnixMillis now_ms,
-                                   UnixMillis window_ms, Isolation isolation, NeedsSavepoints& needs_savepoints) {
+                                   UnixMillis window_ms, Isolation isolation, bool& needs_savepoints) {
   const bool savepoint = isolation == Isolation::savepoint;
   if (savepoint) {
     if (auto saved = db.exec("SAVEPOINT publish_message"); !saved) return saved.error();
@@ -413,7 +409,7 @@ Result<PublishOutcome> publish_one(SqliteConnection& db, const PublishRequest& r
     if (auto undone = db.exec("ROLLBACK TO publish_message"); !undone) return undone.error();
     if (auto released = db.exec("RELEASE publish_message"); !released) return released.error();
   } else if (wrote) {
-    needs_savepoints.value = true;
+    needs_savepoints = true;
     return stored.error();  // rolls the transaction back
   }
   PublishOutcome refused;
@@ -769,7 +765,7 @@ Result<std::vector<EventType>> SqliteStore::list_event_types() {
 Result<std::vector<PublishOutcome>> SqliteStore::publish(std::span<const PublishRequest> requests, UnixMillis now_ms,
                                                          UnixMillis idempotency_window_ms) {
   if (requests.empty()) return std::vector<PublishOutcome>();
-  NeedsSavepoints needs_savepoints;
+  bool needs_savepoints = false;  // a publish without savepoints met a refusal it cannot undo alone
   auto publish_all = [&](Isolation isolation) {
     return write([&](SqliteConnection& db) -> Result<std::vector<PublishOutcome>> {
       std::vector<PublishOutcome> outcomes;
@@ -783,7 +779,7 @@ Result<std::vector<PublishOutcome>> SqliteStore::publish(std::span<const Publish
     });
   };
   auto outcomes = publish_all(Isolation::none);
-  if (!outcomes && needs_savepoints.value) return publish_all(Isolation::savepoint);
+  if (!outcomes && needs_savepoints) return publish_all(Isolation::savepoint);
   return outcomes;
 }
 
@@ -851,7 +847,7 @@ Result<std::vector<DueDelivery>> SqliteStore::claim_deliveries(std::span<const D
         std::vector<DueDelivery> claimed;
         for (const auto& ref : deliveries) {
           auto select = db.prepare(kSelectDueByKey);
-          select.bind_text(1, ref.workspace_id).bind_text(2, ref.delivery_id).bind_int(3, now_ms);
+          select.bind_int(1, now_ms).bind_text(2, ref.workspace_id).bind_text(3, ref.delivery_id);
           auto due = query_one(select, read_due_delivery);
           if (!due) return due.error();
           if (*due) claimed.push_back(std::move(**due));
