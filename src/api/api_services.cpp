@@ -10,6 +10,7 @@ Result<Workspace> ApiServices::workspace_settings(const std::string& workspace_i
 }
 
 Status ApiServices::refresh_endpoint(const std::string& workspace_id, const std::string& endpoint_id) const {
+  if (endpoints_changed) endpoints_changed(workspace_id, endpoint_id);
   return refresh_endpoint_subscription(store, subscriptions, workspace_id, endpoint_id);
 }
 

@@ -26,12 +26,16 @@ struct ApiServices {
   const Clock& clock;
   const TargetPolicy& targets;
   std::function<void()> wake_deliveries;  // work may be due now
+  // An endpoint (or, with an empty id, any of the workspace's) changed or
+  // went away: deliveries already on their way must go out as it is now.
+  std::function<void(const std::string& workspace_id, const std::string& endpoint_id)> endpoints_changed;
   std::string admin_token;
   std::string version;
 
   // After a change to one endpoint, before answering, so a publish after
   // the answer sees it: brings that endpoint's entry in the index in step
-  // with the store at the cost of one read, whatever the workspace's size.
+  // with the store at the cost of one read, whatever the workspace's size,
+  // and tells endpoints_changed.
   Status refresh_endpoint(const std::string& workspace_id, const std::string& endpoint_id) const;
   // Likewise after a change to the workspace's settings.
   Status refresh_workspace_settings(const std::string& workspace_id) const;

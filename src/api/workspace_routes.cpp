@@ -151,6 +151,7 @@ void add_workspace_routes(Router& router, const ApiServices& services) {
     const std::string& id = call.params["ws"];
     if (auto deleted = s->store.delete_workspace(id); !deleted) return call.respond(error_response(deleted.error()));
     s->subscriptions.remove_workspace(id, s->subscriptions.reload_ticket());
+    if (s->endpoints_changed) s->endpoints_changed(id, "");
     call.respond(no_content());
   });
   router.add("POST", "/api/v1/workspaces/{ws}/api-keys", Access::admin,

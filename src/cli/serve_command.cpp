@@ -160,7 +160,10 @@ int run_serve(const ServeSettings& settings) {
     if (!watch_gate.open) return;
     switch (change.kind) {
       case StoreChange::Kind::deliveries_due: scheduler.wake(); break;
-      case StoreChange::Kind::endpoints_changed: subscription_sync.workspace_changed(change.workspace_id); break;
+      case StoreChange::Kind::endpoints_changed:
+        subscription_sync.workspace_changed(change.workspace_id);
+        scheduler.endpoints_changed(change.workspace_id, "");
+        break;
       case StoreChange::Kind::catalogs_changed: subscription_sync.catalogs_changed(); break;
       case StoreChange::Kind::everything_changed:
         subscription_sync.everything_changed();
@@ -187,6 +190,9 @@ int run_serve(const ServeSettings& settings) {
   ApiServices services{the_store,    ingestor,     subscriptions,
                        catalogs,     profiles,     metrics,
                        clock,        *targets,     [&scheduler] { scheduler.wake(); },
+                       [&scheduler](const std::string& workspace_id, const std::string& endpoint_id) {
+                         scheduler.endpoints_changed(workspace_id, endpoint_id);
+                       },
                        *admin_token, kFerryVersion};
   ApiHandler api(services, settings.api_workers);
 

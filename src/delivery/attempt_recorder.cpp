@@ -26,12 +26,22 @@ void AttemptRecorder::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void AttemptRecorder::add(AttemptRecord record) {
+void AttemptRecorder::add(std::vector<AttemptRecord> records) {
+  if (records.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(record));
+    // The writer waits for a first record, then for kEnoughToWrite or the
+    // end of kGatherFor: only those two moments are worth waking it for.
+    const std::size_t before = queue_.size();
+    if (before == 0) {
+      queue_ = std::move(records);
+    } else {
+      std::move(records.begin(), records.end(), std::back_inserter(queue_));
+    }
+    wake = before == 0 || (before < kEnoughToWrite && queue_.size() >= kEnoughToWrite);
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 std::size_t AttemptRecorder::unwritten() const {

@@ -36,8 +36,8 @@ class AttemptRecorder {
   AttemptRecorder& operator=(const AttemptRecorder&) = delete;
 
   void start();
-  // Queues one record. Safe from any thread.
-  void add(AttemptRecord record);
+  // Queues records. Safe from any thread.
+  void add(std::vector<AttemptRecord> records);
   // Records queued or being written: they hold memory (response bodies), so
   // the scheduler counts them against its in-flight budget.
   std::size_t unwritten() const;

@@ -33,13 +33,9 @@ void init_curl_once() {
   });
 }
 
-struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
 struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using HeaderSlist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 // Sets options through one typed door and remembers the first failure, so a
@@ -169,7 +165,8 @@ struct CurlTransport::Transfer {
   Transfer(Pending pending, const TargetPolicy& target_policy)
       : request(std::move(pending.request)), on_done(std::move(pending.on_done)), policy(target_policy) {}
 
-  std::optional<std::string> configure(const Config& config);
+  // `handle`: a reset easy handle to reuse, or null for a new one.
+  std::optional<std::string> configure(const Config& config, EasyHandle handle);
   // What to report for curl's result `code`; takes the response gathered so far.
   TransportResponse outcome(CURLcode code);
 
@@ -218,8 +215,8 @@ std::optional<std::string> CurlTransport::Transfer::build_header_list() {
   return std::nullopt;
 }
 
-std::optional<std::string> CurlTransport::Transfer::configure(const Config& config) {
-  easy.reset(curl_easy_init());
+std::optional<std::string> CurlTransport::Transfer::configure(const Config& config, EasyHandle handle) {
+  easy = handle ? std::move(handle) : EasyHandle(curl_easy_init());
   if (!easy) return "curl_easy_init failed";
   if (auto problem = build_header_list()) return problem;
 
@@ -359,6 +356,7 @@ CurlTransport::CurlTransport(Config config) : config_(std::move(config)) {
 
 CurlTransport::~CurlTransport() {
   shutdown(std::chrono::milliseconds{0});
+  idle_handles_.clear();
   curl_multi_cleanup(multi_);
 }
 
@@ -378,8 +376,11 @@ void CurlTransport::send(OutgoingRequest request, Callback on_done) {
   {
     std::lock_guard lock(mutex_);
     if (accepting_) {
+      // The worker takes the whole queue at once: a wake-up is owed only by
+      // the first request into an empty queue; the rest ride along with it.
+      const bool first = queue_.empty();
       queue_.push_back(Pending{std::move(request), std::move(on_done)});
-      curl_multi_wakeup(multi_);
+      if (first) curl_multi_wakeup(multi_);
       return;
     }
   }
@@ -440,7 +441,12 @@ void CurlTransport::run() {
 
 void CurlTransport::start(Pending pending) {
   auto transfer = std::make_unique<Transfer>(std::move(pending), config_.policy);
-  std::optional<std::string> problem = transfer->configure(config_);
+  EasyHandle reused;
+  if (!idle_handles_.empty()) {
+    reused = std::move(idle_handles_.back());
+    idle_handles_.pop_back();
+  }
+  std::optional<std::string> problem = transfer->configure(config_, std::move(reused));
   if (!problem) {
     transfer->started = SteadyClock::now();
     const CURLMcode added = curl_multi_add_handle(multi_, transfer->easy.get());
@@ -451,7 +457,17 @@ void CurlTransport::start(Pending pending) {
     }
     problem = std::string("curl_multi_add_handle: ") + curl_multi_strerror(added);
   }
-  deliver(transfer->on_done, failure("other", std::move(*problem)));
+  Callback on_done = std::move(transfer->on_done);
+  keep_for_reuse(std::move(transfer->easy));
+  deliver(on_done, failure("other", std::move(*problem)));
+}
+
+void CurlTransport::keep_for_reuse(EasyHandle easy) {
+  if (!easy || idle_handles_.size() >= kIdleHandlesKept) return;
+  // Back to defaults, options and their pointers into the finished transfer
+  // included; connections stay in the multi handle's cache either way.
+  curl_easy_reset(easy.get());
+  idle_handles_.push_back(std::move(easy));
 }
 
 void CurlTransport::finish_completed() {
@@ -477,7 +493,8 @@ void CurlTransport::abort_all_active() {
 void CurlTransport::retire(std::unique_ptr<Transfer> transfer, TransportResponse response) {
   curl_multi_remove_handle(multi_, transfer->easy.get());
   Callback on_done = std::move(transfer->on_done);
-  transfer.reset();  // free curl's handle before the callback, which may send more
+  keep_for_reuse(std::move(transfer->easy));
+  transfer.reset();  // free the transfer before the callback, which may send more
   deliver(on_done, std::move(response));
 }
 

@@ -80,6 +80,47 @@ void Scheduler::deliver_new(std::vector<NewDelivery> deliveries) {
   wake_cv_.notify_one();
 }
 
+void Scheduler::endpoints_changed(std::string workspace_id, std::string endpoint_id) {
+  {
+    std::lock_guard lock(mutex_);
+    changed_endpoints_.push_back({std::move(workspace_id), std::move(endpoint_id)});
+    woken_ = true;
+  }
+  wake_cv_.notify_one();
+}
+
+void Scheduler::refresh_waiting(const std::vector<ChangedEndpoints>& changes) {
+  for (auto& [endpoint_id, state] : endpoints_) {
+    if (state.waiting.empty()) continue;
+    const Endpoint& held = state.waiting.front().due.endpoint;
+    const bool changed = std::any_of(changes.begin(), changes.end(), [&](const ChangedEndpoints& change) {
+      return change.workspace_id == held.workspace_id &&
+             (change.endpoint_id.empty() || change.endpoint_id == endpoint_id);
+    });
+    if (!changed) continue;
+    auto current = store_.get_endpoint(held.workspace_id, endpoint_id);
+    if (!current && current.error().code != ErrorCode::not_found) {
+      // Sent as they were, as before the change; a later change retries.
+      spdlog::warn("cannot read endpoint {} back after a change: {}", endpoint_id, current.error().message);
+      continue;
+    }
+    if (!current || !current->enabled) {
+      // Deleting an endpoint deletes its deliveries, disabling it fails
+      // them: nothing held for it may go out any more.
+      waiting_ -= static_cast<int>(state.waiting.size());
+      state.waiting.clear();
+      continue;
+    }
+    for (auto& claimed : state.waiting) claimed.due.endpoint = *current;
+    // A lowered limit applies at once, not after the bucket filled for the old one has run dry.
+    if (current->rate_limit && *current->rate_limit > 0) {
+      state.tokens = std::min(state.tokens, static_cast<double>(*current->rate_limit));
+    } else {
+      state.tokens_at_ms = 0;
+    }
+  }
+}
+
 void Scheduler::stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard lock(mutex_);
@@ -97,6 +138,7 @@ void Scheduler::run() {
   while (true) {
     std::vector<Completion> completions;
     std::vector<NewDelivery> new_deliveries;
+    std::vector<ChangedEndpoints> changed_endpoints;
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
@@ -105,6 +147,7 @@ void Scheduler::run() {
           wake_cv_.wait_for(lock, delay, [this] { return stopping_ || woken_ || !completions_.empty(); });
       completions.swap(completions_);
       new_deliveries.swap(new_deliveries_);
+      changed_endpoints.swap(changed_endpoints_);
       woken_ = false;
       if (rescan_ || (!woken && clock_.now_ms() >= rescan_at_)) {
         // Asked to, or the timer for work from elsewhere.
@@ -136,6 +179,7 @@ void Scheduler::run() {
       continue;
     }
     const UnixMillis now = clock_.now_ms();
+    if (!changed_endpoints.empty()) refresh_waiting(changed_endpoints);
     dispatch_waiting(now);
     claim_new(std::move(new_deliveries), now);
     ClaimOutcome outcome;
@@ -346,11 +390,15 @@ void Scheduler::send(DueDelivery due, EndpointState& state, UnixMillis now) {
   completion->started_at_ms = now;
   auto finish = [this, completion](TransportResponse response) {
     completion->response = std::move(response);
+    bool first = false;
     {
       std::lock_guard lock(mutex_);
+      // The scheduler takes every completion at once: only the first into an
+      // empty list needs to wake it, saving a futex call per response.
+      first = completions_.empty();
       completions_.push_back(std::move(*completion));
     }
-    wake_cv_.notify_one();
+    if (first) wake_cv_.notify_one();
   };
   if (!wire) {
     // Cannot happen for secrets validated on the way in; recorded, not thrown.
@@ -399,7 +447,10 @@ AttemptRecord Scheduler::to_record(Completion& completion, UnixMillis now) {
 }
 
 void Scheduler::record(std::vector<Completion>& completions) {
+  if (completions.empty()) return;
   const UnixMillis now = clock_.now_ms();
+  std::vector<AttemptRecord> records;
+  records.reserve(completions.size());
   for (auto& completion : completions) {
     auto it = endpoints_.find(completion.due.endpoint.id);
     if (it != endpoints_.end()) --it->second.in_flight;
@@ -431,8 +482,9 @@ void Scheduler::record(std::vector<Completion>& completions) {
         it->second.waiting.clear();
       }
     }
-    recorder_.add(std::move(record));
+    records.push_back(std::move(record));
   }
+  recorder_.add(std::move(records));
 }
 
 }  // namespace ferry

@@ -66,6 +66,11 @@ class Scheduler {
   // once while their endpoint keeps up, else left to the scan of due work,
   // which takes them oldest first. Safe from any thread.
   void deliver_new(std::vector<NewDelivery> deliveries);
+  // An endpoint was changed, disabled or deleted (empty `endpoint_id`: any
+  // of the workspace's). Deliveries held back for it go out with its new
+  // URL, secret, headers and rate limit, or not at all once it is gone or
+  // disabled. Safe from any thread.
+  void endpoints_changed(std::string workspace_id, std::string endpoint_id);
   // Stops claiming, waits up to `grace` for attempts in flight and records
   // them, gives back the leases of claimed deliveries not yet sent, then
   // returns. Attempts still in flight after `grace` stay leased until their
@@ -113,6 +118,11 @@ class Scheduler {
   // work is worth doing again once one of them has room.
   bool claim_worthwhile(UnixMillis now) const;
   void dispatch_waiting(UnixMillis now);
+  struct ChangedEndpoints {
+    std::string workspace_id;
+    std::string endpoint_id;  // empty: all of the workspace's
+  };
+  void refresh_waiting(const std::vector<ChangedEndpoints>& changes);
   // Sends now if the endpoint has room, else queues it.
   void offer(Claimed claimed, UnixMillis now);
   // Gives the leases of deliveries this process will not send back to the store.
@@ -152,6 +162,7 @@ class Scheduler {
   std::condition_variable wake_cv_;
   std::vector<Completion> completions_;
   std::vector<NewDelivery> new_deliveries_;
+  std::vector<ChangedEndpoints> changed_endpoints_;
   bool woken_ = false;
   bool rescan_ = false;       // wake(): scan for due work even if the pause is not over
   bool recheck_due_ = false;  // recorded retries: read the next due time again

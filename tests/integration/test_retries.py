@@ -128,6 +128,61 @@ class RetryTest(FerryTestCase):
         self.assertEqual(self.receiver.count(path), 2, "resend sends exactly once more")
 
 
+class HeldBackTest(FerryTestCase):
+    """Deliveries the scheduler holds back (rate limit) follow changes to their endpoint."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.receiver = cls.start_class_receiver()
+        cls.server = cls.start_class_server(name="held-back")
+        cls.api = cls.server.api()
+
+    def setUp(self):
+        super().setUp()
+        self.ws = self.api.create_workspace(self.id().rsplit(".", 1)[-1])["id"]
+
+    def publish_batch(self, count):
+        # One batch: its deliveries reach the scheduler together, which claims
+        # them all and holds all but the first back for the rate limit.
+        items = [{"type": "order.created", "data": {"i": i}} for i in range(count)]
+        answer = self.api.expect(self.api.post(f"/api/v1/workspaces/{self.ws}/messages/batch", {"messages": items}),
+                                 202)
+        return [m["id"] for m in answer["data"]]
+
+    def test_endpoint_change_reaches_deliveries_already_held_back(self):
+        # A rate limit of 1/s holds most of 30 deliveries back in the
+        # scheduler; lifting it and moving the URL must reach them at once,
+        # not after they trickled out to the old URL at the old rate.
+        old_path, new_path = "/h/old", "/h/new"
+        ep = self.api.create_endpoint(self.ws, self.receiver.url(old_path), rate_limit=1)
+        ids = self.publish_batch(30)
+        time.sleep(0.5)
+        before = self.receiver.count(old_path)
+        self.assertLess(before, 10, "the rate limit of 1/s did not hold deliveries back")
+        changed = self.api.patch(f"/api/v1/workspaces/{self.ws}/endpoints/{ep['id']}",
+                                 {"rate_limit": None, "url": self.receiver.url(new_path)})
+        self.api.expect(changed, 200)
+        self.receiver.wait_for_requests(30 - before - 2, new_path, timeout=5)
+        for i in ids:
+            self.api.wait_delivery_state(self.ws, i, ["succeeded"], timeout=10)
+        self.assertLessEqual(self.receiver.count(old_path), before + 2,
+                             "held-back deliveries still went to the old URL")
+        self.assertEqual(sorted(set(self.receiver.webhook_ids(old_path) + self.receiver.webhook_ids(new_path))),
+                         sorted(ids))
+
+    def test_disabling_an_endpoint_stops_deliveries_already_held_back(self):
+        path = "/h/disabled"
+        ep = self.api.create_endpoint(self.ws, self.receiver.url(path), rate_limit=1)
+        self.publish_batch(20)
+        time.sleep(0.5)
+        changed = self.api.patch(f"/api/v1/workspaces/{self.ws}/endpoints/{ep['id']}", {"enabled": False})
+        self.api.expect(changed, 200)
+        at_disable = self.receiver.count(path)
+        time.sleep(2.5)
+        self.assertLessEqual(self.receiver.count(path), at_disable + 1,
+                             "deliveries went out after the endpoint was disabled")
+
+
 class ExhaustionTest(FerryTestCase):
     @classmethod
     def setUpClass(cls):

@@ -543,6 +543,32 @@ TEST(CurlTransportTest, ReusesOneConnectionForSequentialRequests) {
   EXPECT_EQ(server.requests().size(), 5u);
 }
 
+TEST(CurlTransportTest, AReusedHandleCarriesNothingOverFromItsLastTransfer) {
+  TestServer server;
+  CurlTransport transport(loopback_config());
+  const std::string port = std::to_string(server.port());
+
+  OutgoingRequest first = post(server.url("/big/5000"), "first");
+  first.headers.emplace_back("X-Only-First", "1");
+  first.max_response_body = 10;
+  const TransportResponse cut = send_and_wait(transport, std::move(first));
+  const TransportResponse wrong_scheme = send_and_wait(transport, post("ftp://127.0.0.1:" + port + "/"));
+  const TransportResponse redirected = send_and_wait(transport, post(server.url("/redirect")));
+  const TransportResponse echoed = send_and_wait(transport, post(server.url("/echo"), "second"));
+
+  EXPECT_EQ(cut.body, std::string(10, 'x'));
+  EXPECT_EQ(wrong_scheme.error, "other");
+  EXPECT_EQ(redirected.status, 302);
+  EXPECT_EQ(echoed.error, "") << echoed.error_detail;
+  EXPECT_EQ(echoed.status, 200);
+  EXPECT_EQ(echoed.body, "second");  // the default body limit again, not the first request's 10 bytes
+  EXPECT_FALSE(find_header(echoed.headers, "location").has_value());
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(find_header(requests[2].headers, "X-Only-First"), std::nullopt);
+  EXPECT_EQ(find_header(requests[2].headers, "Content-Type"), "application/json");
+}
+
 TEST(CurlTransportTest, AHangingRequestDoesNotHoldOthersToTheSameHost) {
   TestServer server;
   Completions completions;

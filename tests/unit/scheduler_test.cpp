@@ -252,5 +252,84 @@ TEST_F(SchedulerTest, ASlowEndpointDoesNotHoldBackOthers) {
   ASSERT_TRUE(wait_until([&] { return transport_.sent("http://slow.test/") == 20; }));
 }
 
+TEST_F(SchedulerTest, HeldBackDeliveriesGoOutAsTheEndpointIsNow) {
+  transport_.script("http://old.test/", {200});
+  transport_.script("http://new.test/", {200});
+  transport_.hold("http://old.test/");
+  const auto endpoint = add_endpoint("http://old.test/");
+  std::vector<std::string> deliveries;
+  for (int i = 0; i < 5; ++i) deliveries.push_back(publish({endpoint}).front());
+  SchedulerConfig config;
+  config.endpoint_concurrency = 1;
+  start(config);  // its first claim takes all five: one goes out, four wait behind it in memory
+  ASSERT_TRUE(wait_until([&] { return transport_.held_count() == 1; }));
+
+  auto changed = store_->get_endpoint("ws", endpoint);
+  ASSERT_TRUE(changed.ok());
+  const std::string old_secret = changed->secrets.front();
+  changed->url = "http://new.test/";
+  const std::string new_secret = generate_secret();
+  changed->secrets = {new_secret};
+  ASSERT_TRUE(store_->update_endpoint(*changed).ok());
+  scheduler_->endpoints_changed("ws", endpoint);
+  std::this_thread::sleep_for(50ms);
+  transport_.release_held();
+
+  for (const auto& delivery : deliveries) {
+    ASSERT_TRUE(wait_until([&] { return state_of(delivery) == DeliveryState::succeeded; }));
+  }
+  EXPECT_EQ(transport_.sent("http://old.test/"), 1);
+  EXPECT_EQ(transport_.sent("http://new.test/"), 4);
+  // Signed with the secret the endpoint has now.
+  for (const auto& request : transport_.requests()) {
+    if (request.url != "http://new.test/") continue;
+    std::string id, timestamp, signature;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "webhook-id") id = value;
+      if (name == "webhook-timestamp") timestamp = value;
+      if (name == "webhook-signature") signature = value;
+    }
+    EXPECT_TRUE(verify_standard_webhooks(*secret_key(new_secret), id, std::stoll(timestamp), request.body, signature));
+    EXPECT_FALSE(verify_standard_webhooks(*secret_key(old_secret), id, std::stoll(timestamp), request.body, signature));
+  }
+}
+
+TEST_F(SchedulerTest, NothingHeldBackGoesOutOnceTheEndpointIsDisabledOrDeleted) {
+  for (const bool remove : {false, true}) {
+    SCOPED_TRACE(remove ? "deleted" : "disabled");
+    const std::string url = remove ? "http://deleted.test/" : "http://disabled.test/";
+    transport_.script(url, {200});
+    transport_.hold(url);
+    const auto endpoint = add_endpoint(url);
+    std::vector<std::string> deliveries;
+    for (int i = 0; i < 5; ++i) deliveries.push_back(publish({endpoint}).front());
+    SchedulerConfig config;
+    config.endpoint_concurrency = 1;
+    start(config);  // one goes out, four wait behind it in memory
+    ASSERT_TRUE(wait_until([&] { return transport_.held_count() == 1; }));
+
+    if (remove) {
+      ASSERT_TRUE(store_->delete_endpoint("ws", endpoint).ok());
+    } else {
+      auto changed = store_->get_endpoint("ws", endpoint);
+      ASSERT_TRUE(changed.ok());
+      changed->enabled = false;
+      changed->disabled_reason = "disabled through the API";
+      ASSERT_TRUE(store_->update_endpoint(*changed).ok());
+    }
+    scheduler_->endpoints_changed("ws", "");
+    std::this_thread::sleep_for(50ms);
+    transport_.release_held();
+    std::this_thread::sleep_for(200ms);
+
+    EXPECT_EQ(transport_.sent(url), 1);
+    scheduler_->stop(0ms);
+    scheduler_.reset();
+    if (!remove) {
+      for (std::size_t i = 1; i < deliveries.size(); ++i) EXPECT_EQ(state_of(deliveries[i]), DeliveryState::failed);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ferry
