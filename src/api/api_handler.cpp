@@ -8,8 +8,8 @@
 
 namespace ferry {
 
-ApiHandler::ApiHandler(ApiServices services, int worker_threads)
-    : services_(std::move(services)), pool_(static_cast<std::size_t>(worker_threads)) {
+ApiHandler::ApiHandler(ApiServices services, int worker_threads, ApiRateLimiter::Limits limits)
+    : services_(std::move(services)), rate_limiter_(limits), pool_(static_cast<std::size_t>(worker_threads)) {
   add_system_routes(router_, services_);
   add_workspace_routes(router_, services_);
   add_endpoint_routes(router_, services_);
@@ -38,7 +38,7 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
   }
   const std::string_view token = header->substr(kBearer.size());
   if (!services_.admin_token.empty() && constant_time_equals(token, services_.admin_token)) {
-    return Caller{true, ""};
+    return Caller{true, "", ""};
   }
   // Keys are looked up by the SHA-256 of the whole token: the stored hash
   // reveals nothing, and equal hashes mean equal tokens.
@@ -47,7 +47,7 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
     if (key.error().code == ErrorCode::not_found) return make_error(ErrorCode::unauthorized, "unknown token");
     return key.error();
   }
-  return Caller{false, key->workspace_id};
+  return Caller{false, key->workspace_id, key->id};
 }
 
 void ApiHandler::dispatch(HttpRequest request, HttpRespond respond) {
@@ -71,6 +71,15 @@ void ApiHandler::dispatch(HttpRequest request, HttpRespond respond) {
       return;
     }
     call.caller = std::move(*caller);
+    if (const UnixMillis wait_ms = rate_limiter_.admit(call.caller, services_.clock.now_ms()); wait_ms > 0) {
+      services_.metrics.http_requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      const auto seconds = std::to_string((wait_ms + 999) / 1000);
+      auto response = error_response(429, "rate_limited",
+                                     "too many requests with this token; retry after " + seconds + " s");
+      response.headers.emplace_back("retry-after", seconds);
+      call.respond(std::move(response));
+      return;
+    }
     const std::string& workspace_id = call.params["ws"];
     if (!workspace_id.empty()) {
       // Another workspace's routes look exactly like missing ones.

@@ -2,6 +2,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/api_rate_limiter.hpp"
 #include "api/api_services.hpp"
 #include "api/http_types.hpp"
 #include "api/router.hpp"
@@ -12,7 +13,7 @@ namespace ferry {
 // small worker pool so network threads never wait on the store.
 class ApiHandler final : public HttpHandler {
  public:
-  ApiHandler(ApiServices services, int worker_threads);
+  ApiHandler(ApiServices services, int worker_threads, ApiRateLimiter::Limits limits = {});
   ~ApiHandler() override;
 
   void handle(HttpRequest request, HttpRespond respond) override;
@@ -26,6 +27,7 @@ class ApiHandler final : public HttpHandler {
 
   ApiServices services_;
   Router router_;
+  ApiRateLimiter rate_limiter_;
   boost::asio::thread_pool pool_;
 };
 

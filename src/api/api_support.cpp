@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/json_limits.hpp"
+
 namespace ferry {
 
 int http_status_of(ErrorCode code) {
@@ -50,6 +52,7 @@ HttpResponse no_content() {
 Result<nlohmann::json> json_object_body(const HttpRequest& request) {
   // The body is judged by what it is, not by its Content-Type: `curl -d`
   // labels JSON as a form, and refusing that helps nobody.
+  if (json_deeper_than(request.body, kMaxJsonDepth)) return make_error(ErrorCode::unprocessable, json_too_deep_message());
   auto parsed = nlohmann::json::parse(request.body, nullptr, false);
   if (parsed.is_discarded()) return make_error(ErrorCode::bad_request, "request body is not valid JSON");
   if (!parsed.is_object()) return make_error(ErrorCode::unprocessable, "request body must be a JSON object");

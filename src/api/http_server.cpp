@@ -53,6 +53,9 @@ constexpr std::size_t kDrainChunkBytes = 16 * 1024;
 // An idle keep-alive connection should not pin a large buffer left over from
 // a big request.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+// Header fields per request, whatever their size (Apache's default): every
+// field is a parsed, stored, looked-through entry.
+constexpr std::size_t kMaxHeaderFields = 100;
 // accept() failing for a reason other than closing (EMFILE, ENOBUFS) would
 // fail again at once: back off instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -364,10 +367,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void on_header(error_code ec, std::size_t /*bytes*/) {
     if (state_ == State::closed) return;
     if (ec) return on_read_error(ec);
+    const auto& req = parser_->get();
+    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > kMaxHeaderFields) {
+      return send_error(http::status::request_header_fields_too_large, "headers_too_large",
+                        "a request may have at most " + std::to_string(kMaxHeaderFields) + " header fields");
+    }
     if (parser_->is_done()) return handle_request();
     // Clients such as curl wait (about a second) for this before sending a
     // large body; an oversized one never got here (body_limit failed above).
-    const auto& req = parser_->get();
     if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
       net::async_write(stream_, net::buffer(kContinueResponse.data(), kContinueResponse.size()),
                        beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));

@@ -16,6 +16,7 @@ namespace ferry {
 struct Caller {
   bool admin = false;
   std::string workspace_id;  // for a workspace key
+  std::string key_id;        // for a workspace key
 };
 
 // Who may call a route.

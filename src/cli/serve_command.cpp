@@ -194,7 +194,9 @@ int run_serve(const ServeSettings& settings) {
                          scheduler.endpoints_changed(workspace_id, endpoint_id);
                        },
                        *admin_token, kFerryVersion};
-  ApiHandler api(services, settings.api_workers);
+  ApiHandler api(services, settings.api_workers,
+                 ApiRateLimiter::Limits{static_cast<double>(settings.api_rate_limit),
+                                        static_cast<double>(settings.admin_rate_limit)});
 
   HttpServer::Config http_config;
   http_config.host = settings.listen_host;

@@ -40,6 +40,8 @@ const std::vector<SettingSpec>& serve_setting_specs() {
       {"shutdown-grace", "on SIGTERM, time allowed for requests and attempts in flight", "10s"},
       {"http-threads", "network threads of the API server", "2"},
       {"api-workers", "threads running API handlers", "4"},
+      {"api-rate-limit", "API requests per second each workspace API key may make (429 beyond; 0: unlimited)", "1000"},
+      {"admin-rate-limit", "API requests per second the admin token may make (429 beyond; 0: unlimited)", "0"},
       {"log-level", "trace, debug, info, warn, error", "info"},
       {"log-format", "text or json", "text"},
       {"verify-tls", "verify endpoints' TLS certificates", "true"},
@@ -213,6 +215,8 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
                                         IntSetting{"max-in-flight", &settings.max_in_flight, 1, 100000},
                                         IntSetting{"http-threads", &settings.http_threads, 1, 64},
                                         IntSetting{"api-workers", &settings.api_workers, 1, 256},
+                                        IntSetting{"api-rate-limit", &settings.api_rate_limit, 0, 1'000'000},
+                                        IntSetting{"admin-rate-limit", &settings.admin_rate_limit, 0, 1'000'000},
                                         IntSetting{"database-pool", &settings.database_pool, 1, 1000},
                                         IntSetting{"retention-days", &settings.retention_days, 1, 36500}}) {
     auto value = to_integer<int>(name, text(name), min, max);

@@ -39,6 +39,8 @@ struct ServeSettings {
   std::chrono::milliseconds shutdown_grace{10000};
   int http_threads = 2;
   int api_workers = 4;
+  int api_rate_limit = 1000;  // requests/s per workspace API key; 0: unlimited
+  int admin_rate_limit = 0;  // requests/s for the admin token; 0: unlimited
   std::string log_level = "info";
   std::string log_format = "text";
   bool verify_tls = true;

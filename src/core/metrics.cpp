@@ -36,6 +36,8 @@ std::string Metrics::render_prometheus() const {
   counter(out, "ferry_endpoints_disabled_total", "Endpoints disabled by delivery outcomes (410 Gone).",
           endpoints_disabled.load());
   counter(out, "ferry_http_requests_total", "API requests served.", http_requests.load());
+  counter(out, "ferry_http_requests_rate_limited_total", "API requests refused with 429 by a token's rate limit.",
+          http_requests_rate_limited.load());
   out += "# HELP ferry_deliveries_in_flight Attempts currently on the wire.\n# TYPE ferry_deliveries_in_flight gauge\n";
   out += "ferry_deliveries_in_flight " + std::to_string(deliveries_in_flight.load()) + "\n";
   out += "# HELP ferry_attempt_duration_seconds Latency of delivery attempts.\n"

@@ -21,6 +21,7 @@ class Metrics {
   std::atomic<std::uint64_t> attempts_transport_error{0};
   std::atomic<std::uint64_t> endpoints_disabled{0};
   std::atomic<std::uint64_t> http_requests{0};
+  std::atomic<std::uint64_t> http_requests_rate_limited{0};
   std::atomic<std::int64_t> deliveries_in_flight{0};
 
   void observe_attempt_latency(double seconds);

@@ -93,9 +93,9 @@ void Scheduler::refresh_waiting(const std::vector<ChangedEndpoints>& changes) {
   for (auto& [endpoint_id, state] : endpoints_) {
     if (state.waiting.empty()) continue;
     const Endpoint& held = state.waiting.front().due.endpoint;
+    const auto& id = endpoint_id;  // clang before 16 cannot capture a structured binding
     const bool changed = std::any_of(changes.begin(), changes.end(), [&](const ChangedEndpoints& change) {
-      return change.workspace_id == held.workspace_id &&
-             (change.endpoint_id.empty() || change.endpoint_id == endpoint_id);
+      return change.workspace_id == held.workspace_id && (change.endpoint_id.empty() || change.endpoint_id == id);
     });
     if (!changed) continue;
     auto current = store_.get_endpoint(held.workspace_id, endpoint_id);
@@ -112,11 +112,10 @@ void Scheduler::refresh_waiting(const std::vector<ChangedEndpoints>& changes) {
       continue;
     }
     for (auto& claimed : state.waiting) claimed.due.endpoint = *current;
-    // A lowered limit applies at once, not after the bucket filled for the old one has run dry.
     if (current->rate_limit && *current->rate_limit > 0) {
-      state.tokens = std::min(state.tokens, static_cast<double>(*current->rate_limit));
+      state.rate_limit.cap(*current->rate_limit);
     } else {
-      state.tokens_at_ms = 0;
+      state.rate_limit.reset();
     }
   }
 }
@@ -341,7 +340,7 @@ void Scheduler::dispatch_waiting(UnixMillis now) {
       --waiting_;
       send(std::move(due), state, now);
     }
-    if (state.in_flight == 0 && state.waiting.empty() && state.tokens_at_ms == 0 && !state.backlog_in_store) {
+    if (state.in_flight == 0 && state.waiting.empty() && !state.rate_limit.used() && !state.backlog_in_store) {
       it = endpoints_.erase(it);
     } else {
       ++it;
@@ -352,16 +351,7 @@ void Scheduler::dispatch_waiting(UnixMillis now) {
 
 bool Scheduler::take_token(EndpointState& state, const Endpoint& endpoint, UnixMillis now) {
   if (!endpoint.rate_limit || *endpoint.rate_limit <= 0) return true;
-  const double rate = *endpoint.rate_limit;
-  if (state.tokens_at_ms == 0) {
-    state.tokens = rate;  // a full bucket: bursts up to one second's worth
-  } else {
-    state.tokens = std::min(rate, state.tokens + rate * static_cast<double>(now - state.tokens_at_ms) / 1000.0);
-  }
-  state.tokens_at_ms = now;
-  if (state.tokens < 1.0) return false;
-  state.tokens -= 1.0;
-  return true;
+  return state.rate_limit.take(*endpoint.rate_limit, now);
 }
 
 void Scheduler::send(DueDelivery due, EndpointState& state, UnixMillis now) {

@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "core/retry_policy.hpp"
+#include "core/token_bucket.hpp"
 #include "core/wire_profile.hpp"
 #include "delivery/attempt_recorder.hpp"
 #include "delivery/transport.hpp"
@@ -91,8 +92,7 @@ class Scheduler {
   struct EndpointState {
     int in_flight = 0;
     std::deque<Claimed> waiting;  // claimed, held back by the cap or the rate limit
-    double tokens = 0;            // rate-limit bucket
-    UnixMillis tokens_at_ms = 0;
+    TokenBucket rate_limit;
     // The store may hold due work of this endpoint that only a scan finds:
     // new deliveries then wait their turn there, behind the older ones.
     bool backlog_in_store = false;

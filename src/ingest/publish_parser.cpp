@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/event_type_name.hpp"
+#include "core/json_limits.hpp"
 
 namespace ferry {
 
@@ -113,6 +114,9 @@ Result<ParsedMessage> read_message(od::object object, const std::string& where, 
 // Validates the whole document (ondemand alone only checks what it visits),
 // then opens it for field access.
 Result<od::object> open_object(const simdjson::padded_string& padded, od::document& document) {
+  if (json_deeper_than(std::string_view(padded.data(), padded.size()), kMaxJsonDepth)) {
+    return make_error(ErrorCode::unprocessable, json_too_deep_message());
+  }
   simdjson::dom::element root;
   if (validating_parser().parse(padded).get(root) != simdjson::SUCCESS) {
     // simdjson refuses integers beyond 64 bits, which JSON allows; the rare

@@ -473,6 +473,44 @@ class BadInputTest(ApiTestBase):
         self.assertEqual(status, 431, f"oversized headers answered {raw[:300]!r}")
         self.assert_alive()
 
+    def test_too_many_header_fields_431(self):
+        fields = "".join(f"X-F{i}: v\r\n" for i in range(101))
+        head = (f"GET /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.server.admin_token}"
+                f"\r\n{fields}Connection: close\r\n\r\n").encode()
+        self.assertLess(len(head), MAX_HEADER, "the fields alone must be under the byte limit")
+        status, raw = fh.raw_http(self.server.port, head)
+        self.assertEqual(status, 431, f"101 header fields answered {raw[:300]!r}")
+        self.assertIn(b"header fields", raw)
+        self.assert_alive()
+        # 90 fields (and the usual few) are fine.
+        fields = "".join(f"X-F{i}: v\r\n" for i in range(90))
+        head = (f"GET /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.server.admin_token}"
+                f"\r\n{fields}Connection: close\r\n\r\n").encode()
+        self.assertEqual(fh.raw_http(self.server.port, head)[0], 200)
+
+    def test_json_nested_too_deep_422(self):
+        # Stored and fanned out, a payload 30,000 levels deep would crash
+        # receivers whose JSON parsers recurse; 64 levels are allowed.
+        def deep(n):
+            return "[" * n + "]" * n
+        for n in (65, 30_000):  # 60 KB: under this server's body limit
+            with self.subTest(depth=n):
+                self.check(self.api.post(self.msgs(), raw='{"type":"deep.one","data":' + deep(n) + "}"),
+                           422, "unprocessable", mentions="nested deeper than 64")
+                self.check(self.api.post(f"{self.msgs()}/batch",
+                                         raw='{"messages":[{"type":"deep.one","data":' + deep(n) + "}]}"),
+                           422, "unprocessable", mentions="nested deeper than 64")
+                self.check(self.api.post(self.eps(), raw='{"url":"https://example.com/x","headers":' + deep(n) + "}"),
+                           422, "unprocessable", mentions="nested deeper than 64")
+        listed = self.api.expect(self.api.get(f"{self.msgs()}?type=deep.one"), 200)
+        self.assertEqual(listed["data"], [], "a refused message was stored")
+        # The payload's own 63 levels inside the body's object make 64.
+        ok = self.api.post(self.msgs(), raw='{"type":"deep.ok","data":' + deep(63) + "}")
+        self.assertEqual(ok.status, 202, ok.describe())
+        # Brackets inside strings are not nesting.
+        ok = self.api.post(self.msgs(), raw=json.dumps({"type": "deep.ok", "data": {"s": "[" * 1000}}))
+        self.assertEqual(ok.status, 202, ok.describe())
+
     def test_body_judged_by_content_not_content_type(self):
         # `curl -d` labels JSON as a form; the body decides, not the label.
         resp = self.api.post(self.msgs(), raw='{"type":"a.b","data":{}}',
@@ -503,6 +541,44 @@ class BadInputTest(ApiTestBase):
                 {"description": "x"} if method == "PATCH" else None)
             with self.subTest(route=f"{method} {path}"):
                 self.check(self.api.request(method, path, body), 404, "not_found")
+
+
+class RateLimitTest(FerryTestCase):
+    """--api-rate-limit: each workspace API key gets its own budget of requests
+    per second; beyond it, 429 with Retry-After, and nothing done."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = cls.start_class_server(name="ratelimit", extra_args=["--api-rate-limit", "5"])
+        cls.api = cls.server.api()
+        cls.ws = cls.api.create_workspace("limited")["id"]
+        cls.key = cls.api.create_api_key(cls.ws, "busy")["token"]
+        cls.other = cls.api.create_api_key(cls.ws, "quiet")["token"]
+
+    def test_key_over_its_rate_gets_429_with_retry_after(self):
+        msgs = f"/api/v1/workspaces/{self.ws}/messages"
+        answers = [self.api.post(msgs, {"type": "rate.tick", "data": {"i": i}}, token=self.key) for i in range(12)]
+        accepted = [a for a in answers if a.status == 202]
+        refused = [a for a in answers if a.status == 429]
+        self.assertEqual(len(accepted) + len(refused), len(answers), [a.describe() for a in answers])
+        self.assertGreaterEqual(len(accepted), 5, "the first second's worth must go through")
+        self.assertLessEqual(len(accepted), 7, "far more than 5 requests/s were let through")
+        self.assertGreaterEqual(len(refused), 5)
+        for answer in refused:
+            self.assertError(answer, 429, "rate_limited")
+            self.assertGreaterEqual(int(answer.headers["retry-after"]), 1, answer.headers)
+        # Refused publishes stored nothing.
+        listed = self.api.expect(self.api.get(f"{msgs}?type=rate.tick&limit=100"), 200)
+        self.assertEqual(len(listed["data"]), len(accepted))
+        # Another key of the same workspace and the admin token are not held back.
+        self.assertEqual(self.api.get(msgs, token=self.other).status, 200)
+        for _ in range(20):
+            self.assertEqual(self.api.get(msgs).status, 200)
+        # After Retry-After the key works again.
+        time.sleep(int(refused[-1].headers["retry-after"]))
+        self.assertEqual(self.api.get(msgs, token=self.key).status, 200)
+        metrics = self.api.get("/metrics", token=None).body.decode()
+        self.assertRegex(metrics, r"ferry_http_requests_rate_limited_total [1-9]")
 
 
 class IdempotencyBatchTest(ApiTestBase):

@@ -75,8 +75,11 @@ TEST(SqliteCheckpointer, TheWalStartsOverUnderASteadyStreamOfCommits) {
     if (i % 100 == 0) largest_wal = std::max(largest_wal, size_of(wal));
   }
   // At least a page per commit: without starting over the WAL would hold
-  // kCommits pages.
-  const std::uintmax_t bound = 2 * (SqliteCheckpointer::kPagesTheWriterTakesOver + 1) * 4096;
+  // kCommits pages (250 MB were seen). On a starved machine the checkpointer
+  // thread can hold the checkpoint while the writer wants to take over, so
+  // the WAL may overshoot the takeover point (34 MB were seen beside two
+  // parallel builds on 2 cores); 4 times that point still tells the two apart.
+  const std::uintmax_t bound = 4 * (SqliteCheckpointer::kPagesTheWriterTakesOver + 1) * 4096;
   EXPECT_LT(largest_wal, bound) << "the WAL grew with the commits";
   EXPECT_LT(size_of(wal), bound);
 }
