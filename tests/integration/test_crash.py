@@ -3,6 +3,8 @@
 Every message answered 202 must reach the receiver at least once after a
 restart on the same data dir (at-least-once: duplicates are allowed and reported)."""
 
+import os
+import random
 import signal
 import threading
 import time
@@ -99,6 +101,119 @@ class CrashTest(FerryTestCase):
         for mid in acked_before_kill[:: max(1, len(acked_before_kill) // 10)]:
             msg = api.expect(api.get(f"/api/v1/workspaces/{ws}/messages/{mid}"), 200)
             self.assertEqual(msg["id"], mid)
+
+    # --- kill -9 several times at random moments under load
+
+    KILLS = 5
+    # Enough attempts to outlast the kills and the receiver's absence.
+    SCHEDULE = ",".join(["0s", "100ms", "300ms", "500ms"] + ["1s"] * 26)
+
+    def kill_repeatedly_under_load(self, label, receiver_down):
+        seed = int(os.environ.get("FERRY_CRASH_SEED") or random.randrange(1 << 30))
+        rng = random.Random(seed)
+        print(f"\n[{label}] seed {seed} (set FERRY_CRASH_SEED to replay the same kill moments)", flush=True)
+        server = self.start_server(name=label, time_factor=1.0,
+                                   extra_args=["--retry-schedule", self.SCHEDULE] + LEASE_ARGS)
+        api = server.api()
+        ws = api.create_workspace(label)["id"]
+        paths = ["/load/a", "/load/b"]  # two endpoints: every message fans out to both
+        for path in paths:
+            api.create_endpoint(ws, self.receiver.url(path))
+        receivers = [self.receiver]
+        port = self.receiver.port
+        if receiver_down:
+            self.receiver.close()  # connections to its port are refused from now on
+
+        acked: list[str] = []
+        attempted: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def publisher(name, batch):
+            client = fh.Api(server.host, server.port, server.admin_token, timeout=5)
+            n = 0
+            while not stop.is_set():
+                ids = [f"{name}-{n + k:05d}" for k in range(batch or 1)]
+                n += len(ids)
+                with lock:
+                    attempted.extend(ids)
+                try:
+                    if batch:
+                        items = [{"type": "load.tick", "data": {"n": i}, "id": i} for i in ids]
+                        resp = client.post(f"/api/v1/workspaces/{ws}/messages/batch", {"messages": items},
+                                           retry=False)
+                    else:
+                        resp = client.post(f"/api/v1/workspaces/{ws}/messages",
+                                           {"type": "load.tick", "data": {"n": ids[0]}, "id": ids[0]}, retry=False)
+                except Exception:  # the server died under this request, or is not back yet
+                    client.close()
+                    time.sleep(0.05)
+                    continue
+                if resp.status == 202:
+                    with lock:
+                        acked.extend(m["id"] for m in (resp.json["data"] if batch else [resp.json]))
+                time.sleep(0.002)
+            client.close()
+
+        threads = [threading.Thread(target=publisher, args=(f"single{i}", 0), daemon=True) for i in range(3)]
+        threads.append(threading.Thread(target=publisher, args=("batch", 20), daemon=True))
+        for thread in threads:
+            thread.start()
+        acked_at_kill = []
+        for _ in range(self.KILLS):
+            time.sleep(rng.uniform(0.3, 1.5))
+            server.kill()
+            with lock:
+                acked_at_kill.append(len(acked))
+            time.sleep(rng.uniform(0.0, 0.3))
+            server.restart()
+        time.sleep(0.5)
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+        self.assertGreater(acked_at_kill[0], 0, "nothing was acked before the first kill")
+        self.assertGreater(len(acked), acked_at_kill[-1], "nothing was acked after the last restart")
+        if receiver_down:
+            self.assertEqual(self.receiver.count(), 0)
+            self.receiver = Receiver(port=port)  # back on the same address
+            self.addCleanup(self.receiver.close)
+            receivers.append(self.receiver)
+
+        def delivered(path):
+            return set().union(*(r.delivered_ids(path) for r in receivers))
+
+        for path in paths:
+            try:
+                fh.wait_for(lambda: set(acked) <= delivered(path), 90, interval=0.2,
+                            message=f"every acked message delivered to {path} ({label})")
+            except AssertionError:
+                missing = sorted(set(acked) - delivered(path))
+                api = server.api()
+                print(f"[{label}] {len(missing)} acked messages never delivered to {path}: {missing[:10]}")
+                for mid in missing[:3]:
+                    print(mid, api.get(f"/api/v1/workspaces/{ws}/messages/{mid}").describe()[:300])
+                    print(mid, api.get(f"/api/v1/workspaces/{ws}/messages/{mid}/deliveries").describe()[:600])
+                    print(mid, api.get(f"/api/v1/workspaces/{ws}/messages/{mid}/attempts").describe()[:600])
+                raise
+        stored_ids = set(attempted)
+        duplicates = {}
+        for path in paths:
+            arrived = [r.headers.get("webhook-id") for rec in receivers for r in rec.received(path)
+                       if r.answered is not None and 200 <= r.answered < 300]
+            self.assertTrue(set(arrived) <= stored_ids, "a message id nobody published was delivered")
+            duplicates[path] = len(arrived) - len(set(arrived))
+        print(f"[{label}] {self.KILLS} kills (acked at each: {acked_at_kill}); {len(acked)} acked of "
+              f"{len(attempted)} attempted, all delivered to both endpoints; duplicates {duplicates}", flush=True)
+        # Acked messages are stored, whatever the kills interrupted.
+        api = server.api()
+        for mid in rng.sample(acked, min(20, len(acked))):
+            self.assertEqual(api.expect(api.get(f"/api/v1/workspaces/{ws}/messages/{mid}"), 200)["id"], mid)
+
+    def test_kill9_repeatedly_under_load(self):
+        self.kill_repeatedly_under_load("kill9-load", receiver_down=False)
+
+    def test_kill9_repeatedly_under_load_while_the_receiver_is_down(self):
+        self.kill_repeatedly_under_load("kill9-load-down", receiver_down=True)
 
     def test_kill9_with_pending_retries(self):
         server = self.start_server(name="crash-retries", time_factor=1.0,
