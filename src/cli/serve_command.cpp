@@ -40,15 +40,23 @@ void configure_logging(const ServeSettings& settings) {
   }
 }
 
+struct AdminToken {
+  std::string token;
+  // Where it came from, as printed at start: the token itself only when
+  // just generated (the operator has no other way to learn it), else where
+  // it is kept, so that restarts do not write it into every log collector.
+  std::string shown;
+};
+
 // The admin token: the configured one, else the one kept in the data
 // directory, else a new one written there (readable by the owner only).
-Result<std::string> resolve_admin_token(const ServeSettings& settings) {
-  if (!settings.admin_token.empty()) return settings.admin_token;
+Result<AdminToken> resolve_admin_token(const ServeSettings& settings) {
+  if (!settings.admin_token.empty()) return AdminToken{settings.admin_token, "as given (--admin-token)"};
   const auto path = std::filesystem::path(settings.data_dir) / "admin-token";
   if (std::ifstream in(path); in) {
     std::string token;
     std::getline(in, token);
-    if (!token.empty()) return token;
+    if (!token.empty()) return AdminToken{token, "in " + path.string()};
   }
   unsigned char random[24];
   random_bytes(random, sizeof random);
@@ -59,7 +67,7 @@ Result<std::string> resolve_admin_token(const ServeSettings& settings) {
   out.close();
   ::umask(previous);
   if (!out) return make_error(ErrorCode::unavailable, "cannot write " + path.string());
-  return token;
+  return AdminToken{token, token + " (generated; kept in " + path.string() + ")"};
 }
 
 int fail(const std::string& message) {
@@ -193,7 +201,7 @@ int run_serve(const ServeSettings& settings) {
                        [&scheduler](const std::string& workspace_id, const std::string& endpoint_id) {
                          scheduler.endpoints_changed(workspace_id, endpoint_id);
                        },
-                       *admin_token, kFerryVersion};
+                       admin_token->token, kFerryVersion};
   ApiHandler api(services, settings.api_workers,
                  ApiRateLimiter::Limits{static_cast<double>(settings.api_rate_limit),
                                         static_cast<double>(settings.admin_rate_limit)});
@@ -224,7 +232,7 @@ int run_serve(const ServeSettings& settings) {
                 server.error().message);
   }
   std::cout << "Ferry " << kFerryVersion << " listening on http://" << (*server)->address() << '\n'
-            << "admin token: " << *admin_token << '\n'
+            << "admin token: " << admin_token->shown << '\n'
             << "data directory: " << settings.data_dir << std::endl;
   spdlog::info("listening on {}", (*server)->address());
 
