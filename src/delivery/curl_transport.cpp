@@ -1,10 +1,16 @@
 #include "delivery/curl_transport.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -12,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -23,8 +30,28 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 // Worker wake-up interval when nothing is due; submissions and shutdown wake
-// it at once through curl_multi_wakeup, so this only bounds idle polling.
+// it at once through its eventfd, so this only bounds idle polling.
 constexpr int kIdlePollMs = 1000;
+
+// curl's socket callback: keeps the epoll set (userp: its descriptor) in step
+// with the sockets curl waits on and what for. Only sockets with something
+// to do wake the worker, and only their transfers are run: curl_multi_perform
+// would run every transfer at each wake-up, so each delivery's cost grew with
+// the connections held open by slow or hanging receivers.
+int watch_socket(CURL* /*easy*/, curl_socket_t socket, int what, void* userp, void* /*socketp*/) {
+  const int epoll_fd = *static_cast<const int*>(userp);
+  if (what == CURL_POLL_REMOVE) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, socket, nullptr);  // fails harmlessly if already closed
+    return 0;
+  }
+  epoll_event event{};
+  event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  event.data.fd = socket;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, socket, &event);
+  }
+  return 0;
+}
 
 void init_curl_once() {
   static std::once_flag once;
@@ -181,6 +208,7 @@ struct CurlTransport::Transfer {
   std::size_t kept_header_bytes = 0;
   std::size_t discarded_body_bytes = 0;
   bool body_cut_off = false;           // we stopped reading a body past kMaxDiscardedBody
+  bool in_header_block = false;        // a status line came, the blank line ending its headers not yet
   std::optional<std::string> refusal;  // why TargetPolicy refused an address
   int sockets_opened = 0;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -286,9 +314,14 @@ void CurlTransport::Transfer::take_header_line(std::string_view line) {
   if (line.starts_with("HTTP/")) {
     headers.clear();
     kept_header_bytes = 0;
+    in_header_block = true;
     return;
   }
-  if (trim(line).empty() || kept_header_bytes + line.size() > kMaxKeptHeaderBytes) return;
+  if (trim(line).empty()) {
+    in_header_block = false;
+    return;
+  }
+  if (kept_header_bytes + line.size() > kMaxKeptHeaderBytes) return;
   kept_header_bytes += line.size();
   if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {  // obsolete line folding
     headers.back().second += ' ';
@@ -332,24 +365,50 @@ TransportResponse CurlTransport::Transfer::outcome(CURLcode code) {
     answered.latency_us = elapsed_us();
     return answered;
   }
-  // No socket opened and an address refused: the policy is why nothing was sent.
-  TransportResponse failed = refusal && sockets_opened == 0
-                                 ? failure("refused_target", *refusal)
-                                 : failure(std::string(curl_error_name(code)),
-                                           error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code));
+  std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+  TransportResponse failed;
+  if (refusal && sockets_opened == 0) {
+    // No socket opened and an address refused: the policy is why nothing was sent.
+    failed = failure("refused_target", *refusal);
+  } else if (long sent = 0; code == CURLE_UNSUPPORTED_PROTOCOL &&
+                            curl_easy_getinfo(easy.get(), CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0) {
+    // The request went out (a scheme curl may not speak never gets that
+    // far), so it is the answer: bytes without a status line, which curl
+    // calls HTTP/0.9 and refuses.
+    failed = failure("connection", "the response is not HTTP: " + detail);
+  } else if (code == CURLE_OUT_OF_MEMORY && in_header_block) {
+    // curl reports a response header line over its limit (100 KB) so.
+    failed = failure("connection", "a response header line is longer than curl accepts: " + detail);
+  } else {
+    failed = failure(std::string(curl_error_name(code)), std::move(detail));
+  }
   failed.latency_us = elapsed_us();
   return failed;
 }
 
 CurlTransport::CurlTransport(Config config) : config_(std::move(config)) {
   init_curl_once();
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = wake_fd_;
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event) != 0) {
+    const int error = errno;
+    close_descriptors();
+    throw std::system_error(error, std::generic_category(), "transport: epoll/eventfd");
+  }
   multi_ = curl_multi_init();
-  if (multi_ == nullptr) throw std::bad_alloc();
+  if (multi_ == nullptr) {
+    close_descriptors();
+    throw std::bad_alloc();
+  }
   configure_multi();
   try {
     worker_ = std::thread([this] { run(); });
   } catch (...) {
     curl_multi_cleanup(multi_);
+    close_descriptors();
     throw;
   }
 }
@@ -357,13 +416,28 @@ CurlTransport::CurlTransport(Config config) : config_(std::move(config)) {
 CurlTransport::~CurlTransport() {
   shutdown(std::chrono::milliseconds{0});
   idle_handles_.clear();
-  curl_multi_cleanup(multi_);
+  curl_multi_cleanup(multi_);  // may still tell watch_socket to forget sockets
+  close_descriptors();
+}
+
+void CurlTransport::close_descriptors() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  wake_fd_ = epoll_fd_ = -1;
+}
+
+void CurlTransport::wake() {
+  const std::uint64_t one = 1;
+  // Fails only when the counter is already huge: the worker is being woken anyway.
+  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
 }
 
 void CurlTransport::configure_multi() {
   // One multi handle, so one connection cache: requests to a host share
   // connections, multiplexed over HTTP/2 where the server offers it.
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &watch_socket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, static_cast<void*>(&epoll_fd_));
   if (config_.max_connections_per_host > 0) {
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.max_connections_per_host));
   }
@@ -380,7 +454,7 @@ void CurlTransport::send(OutgoingRequest request, Callback on_done) {
       // the first request into an empty queue; the rest ride along with it.
       const bool first = queue_.empty();
       queue_.push_back(Pending{std::move(request), std::move(on_done)});
-      if (first) curl_multi_wakeup(multi_);
+      if (first) wake();
       return;
     }
   }
@@ -394,7 +468,7 @@ void CurlTransport::shutdown(std::chrono::milliseconds grace) {
       accepting_ = false;
       stop_deadline_ = SteadyClock::now() + grace;
     }
-    curl_multi_wakeup(multi_);
+    wake();
   }
   std::lock_guard lock(join_mutex_);
   if (worker_.joinable()) worker_.join();
@@ -424,17 +498,39 @@ void CurlTransport::run() {
     }
     if (out_of_time) break;
 
+    // Transfers whose time has come: new ones, and timeouts of every kind.
     int running = 0;
-    curl_multi_perform(multi_, &running);
+    long timeout_ms = -1;
+    curl_multi_timeout(multi_, &timeout_ms);
+    if (timeout_ms == 0) {
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      curl_multi_timeout(multi_, &timeout_ms);
+    }
     finish_completed();
     if (intake.stopping && active_.empty()) break;
 
-    int wait_ms = kIdlePollMs;
+    int wait_ms = timeout_ms < 0 ? kIdlePollMs : static_cast<int>(std::min<long>(timeout_ms, kIdlePollMs));
     if (intake.stopping) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(intake.deadline - SteadyClock::now());
-      wait_ms = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, kIdlePollMs));
+      wait_ms =
+          std::min(wait_ms, static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, kIdlePollMs)));
     }
-    curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
+    std::array<epoll_event, 64> events{};
+    const int ready = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
+    for (int i = 0; i < ready; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const auto got = ::read(wake_fd_, &count, sizeof count);
+        continue;
+      }
+      const std::uint32_t what = events[i].events;
+      const int flags = ((what & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+                        ((what & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+                        ((what & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(multi_, fd, flags, &running);
+    }
+    finish_completed();
   }
   abort_all_active();
 }

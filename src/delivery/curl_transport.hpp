@@ -38,6 +38,10 @@ std::string_view curl_error_name(CURLcode code);
 // before its socket is created, which covers names resolving to refused
 // addresses and DNS rebinding; a reused connection was judged when it opened.
 //
+// The worker waits on an epoll set of the sockets curl needs
+// (curl_multi_socket_action), so only transfers with something to do run:
+// connections held open by slow or hanging receivers cost nothing per delivery.
+//
 // Callbacks run on the worker thread: they must be quick and must not call
 // shutdown() or destroy the transport. They may call send().
 class CurlTransport final : public Transport {
@@ -91,9 +95,13 @@ class CurlTransport final : public Transport {
   void retire(std::unique_ptr<Transfer> transfer, TransportResponse response);
   void keep_for_reuse(EasyHandle easy);
   void configure_multi();
+  void wake();
+  void close_descriptors();
 
   const Config config_;
   CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;  // the sockets curl waits on, and wake_fd_
+  int wake_fd_ = -1;   // an eventfd: written to wake the worker
 
   // Submitting side, shared with the worker.
   std::mutex mutex_;
