@@ -13,6 +13,7 @@ PACKAGES=(
   libtomlplusplus-dev libvalijson-dev
   libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   python3 python3-jsonschema nodejs npm ca-certificates curl wrk
 )
 

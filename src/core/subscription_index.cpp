@@ -29,7 +29,7 @@ bool by_id(const SubscribedEndpoint& a, const SubscribedEndpoint& b) { return a.
 template <class Subscribed>
 auto position_of(Subscribed& subscribed, std::string_view id) {
   return std::lower_bound(subscribed.begin(), subscribed.end(), id,
-                          [](const SubscribedEndpoint& a, std::string_view b) { return a.id < b; });
+                          [](const SubscribedEndpoint& a, std::string_view b) { return std::string_view(a.id) < b; });
 }
 
 }  // namespace
