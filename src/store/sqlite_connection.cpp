@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <utility>
 
 namespace ferry {
@@ -21,12 +22,33 @@ std::string bytes_of(const void* data, int size) {
   return std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
+// The OS's reason for the last failed read or write of the database or its
+// WAL, as " (Read-only file system)"; SQLite keeps it per file, while the
+// errno it saves per connection is often stale by the time it reports.
+std::string os_reason(sqlite3* db) {
+  int os_error = 0;
+  sqlite3_file* journal = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &journal) == SQLITE_OK && journal != nullptr &&
+      journal->pMethods != nullptr) {
+    journal->pMethods->xFileControl(journal, SQLITE_FCNTL_LAST_ERRNO, &os_error);
+  }
+  if (os_error == 0) sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &os_error);
+  if (os_error == 0) return {};
+  return " (" + std::generic_category().message(os_error) + ")";
+}
+
 }  // namespace
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view context) {
   std::string message(context);
   message += ": ";
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // "disk I/O error" alone does not tell an operator whether the disk is
+  // read-only, full or failing.
+  const int primary = rc & 0xff;
+  if (db != nullptr && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)) {
+    message += os_reason(db);
+  }
   switch (rc) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
     case SQLITE_CONSTRAINT_UNIQUE: return make_error(ErrorCode::conflict, std::move(message));

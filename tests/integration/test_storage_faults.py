@@ -60,6 +60,49 @@ class SmallDisk:
         os.rmdir(self.path)
 
 
+class FailingDisk:
+    """An ext4 file system on a loop device, mounted errors=remount-ro: what a
+    real disk error does to a running server. The kernel's own error path
+    (trigger_fs_error) turns it read-only under files open for writing, and
+    only an unmount, a file system check and a new mount make it writable."""
+
+    def __init__(self):
+        self.image = tempfile.mktemp(prefix="ferry-ext4-", suffix=".img")
+        self.path = tempfile.mkdtemp(prefix="ferry-failing-disk-")
+        with open(self.image, "wb") as out:
+            out.truncate(64 * 1024 * 1024)
+        subprocess.run(["mkfs.ext4", "-q", "-F", self.image], check=True)
+        self.mount()
+
+    def mount(self):
+        subprocess.run(["mount", "-o", "loop,errors=remount-ro", self.image, self.path], check=True)
+        source = subprocess.run(["findmnt", "-n", "-o", "SOURCE", self.path], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        self.device = os.path.basename(source)  # loopN: its name under /sys/fs/ext4
+
+    def fail(self):
+        with open(f"/sys/fs/ext4/{self.device}/trigger_fs_error", "w") as knob:
+            knob.write("1")
+        options = subprocess.run(["findmnt", "-n", "-o", "OPTIONS", self.path], check=True,
+                                 capture_output=True, text=True).stdout
+        assert "ro" in options.split(",") or "emergency_ro" in options, options
+
+    def repair(self):
+        """What an operator does once the disk is fixed: unmount, check, mount."""
+        subprocess.run(["umount", self.path], check=True)
+        subprocess.run(["e2fsck", "-f", "-y", self.image], check=False, capture_output=True)
+        self.mount()
+
+    def close(self):
+        subprocess.run(["umount", "-l", self.path], check=False)
+        os.rmdir(self.path)
+        os.unlink(self.image)
+
+
+def can_use_loop_devices():
+    return os.geteuid() == 0 and os.path.exists("/dev/loop-control") and os.path.isdir("/sys/fs/ext4")
+
+
 @unittest.skipUnless(can_mount() or fh.IN_CI, "mounting a small tmpfs needs root (CI runs as root)")
 class StorageFaultTest(FerryTestCase):
     def setUp(self):
@@ -180,6 +223,52 @@ class StorageFaultTest(FerryTestCase):
             db.execute("ROLLBACK")
         self.publish_until_accepted(11)
         self.assert_every_acked_message_delivered("locked database")
+
+
+@unittest.skipUnless(can_use_loop_devices() or fh.IN_CI, "an ext4 loop device needs root (CI runs as root)")
+class DiskErrorTest(FerryTestCase):
+    def test_file_system_turns_read_only_under_a_running_server(self):
+        disk = FailingDisk()
+        self.addCleanup(disk.close)
+        receiver = Receiver()
+        self.addCleanup(receiver.close)
+        server = self.start_server(name="disk-error", database="", time_factor=0.001,
+                                   data_dir=os.path.join(disk.path, "data"))
+        api = server.api()
+        ws = api.create_workspace("disk-error")["id"]
+        path = "/disk-error/ep"
+        api.create_endpoint(ws, receiver.url(path))
+        acked, refused = [], []
+
+        def publish(n):
+            resp = api.post(f"/api/v1/workspaces/{ws}/messages", {"type": "fault.tick", "data": {"n": n}})
+            if resp.status == 202:
+                acked.append(resp.json["id"])
+            else:
+                self.assertError(resp, 503, "unavailable")
+                refused.append(resp)
+            return resp.status
+
+        for n in range(20):
+            self.assertEqual(publish(n), 202)
+        disk.fail()
+        for n in range(20, 30):
+            publish(n)
+        self.assertTrue(refused, "publishes were accepted on a read-only file system")
+        self.assertEqual(acked[20:], [], "a publish was answered 202 after the disk went read-only")
+        message = refused[0].json["error"]["message"].lower()
+        self.assertIn("read-only", message)
+        self.assertTrue(api.healthy(), "the server stopped answering after the disk error")
+        self.assertEqual(api.get(f"/api/v1/workspaces/{ws}").status, 200, "reads must go on")
+        server.stop()  # may not checkpoint: the exit status is not the point here
+        disk.repair()
+        server.restart()
+        api = server.api()
+        for n in range(30, 50):
+            self.assertEqual(publish(n), 202)
+        receiver.wait_all_delivered("disk error", acked, path, 60)
+        print(f"\n[disk error] {len(acked)} accepted and delivered, {len(refused)} refused with 503: "
+              f"{refused[0].json['error']['message']}", flush=True)
 
 
 class BrokenConfigTest(FerryTestCase):
