@@ -21,8 +21,6 @@
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
-#include <limits>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -35,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_support.hpp"
+#include "api/http_request_reading.hpp"
 #include "api/http_server.hpp"
 #include "api/http_types.hpp"
 #include "api/router.hpp"
@@ -52,9 +51,6 @@ using ferry::Access;
 using ferry::ApiCall;
 using ferry::HttpRequest;
 using ferry::HttpResponse;
-
-// As http_server.cpp's limit of header fields per request.
-constexpr std::size_t kMaxHeaderFields = 100;
 
 // A connection's incoming bytes, delivered `chunk` bytes per read (as the
 // network might split them), then end of stream.
@@ -91,21 +87,6 @@ std::string lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// As HttpServer::Session::handle_request builds the handler's request.
-HttpRequest to_http_request(http::request<http::string_body>& req) {
-  HttpRequest request;
-  request.method = std::string(req.method_string());
-  const std::string_view target = req.target();
-  const auto question = target.find('?');
-  request.path = std::string(target.substr(0, question));
-  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
-  request.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
-  for (const auto& field : req) request.headers.emplace_back(lowercase(field.name_string()), field.value());
-  request.body = std::move(req.body());
-  request.remote_address = "127.0.0.1";
-  return request;
 }
 
 void respond_error(ApiCall& call, const ferry::Error& error) { call.respond(ferry::error_response(error)); }
@@ -259,17 +240,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   InputStream stream(bytes, chunk);
   beast::flat_buffer buffer;
   for (int requests = 0; requests < 16; ++requests) {
-    // As Session::do_read prepares each request's parser.
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(config.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(config.max_body_bytes);
+    ferry::RequestParser parser;
+    ferry::apply_request_limits(parser, config);
     error_code ec;
     http::read_header(stream, buffer, parser, ec);
-    // Session::on_header answers 431 to more than kMaxHeaderFields fields.
-    if (!ec && static_cast<std::size_t>(std::distance(parser.get().begin(), parser.get().end())) > kMaxHeaderFields) {
-      break;
-    }
+    // The server answers 431 and closes.
+    if (!ec && ferry::has_too_many_header_fields(parser)) break;
     if (!ec && !parser.is_done()) http::read(stream, buffer, parser, ec);
     if (ec) {
       // Session::on_read_error: the limits give 413 and 431, other HTTP
@@ -278,10 +254,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     FUZZ_CHECK(parser.is_done());
-    auto& req = parser.get();
-    FUZZ_CHECK(req.body().size() <= config.max_body_bytes);
-    const bool keep_alive = req.keep_alive();
-    HttpRequest request = to_http_request(req);
+    FUZZ_CHECK(parser.get().body().size() <= config.max_body_bytes);
+    const bool keep_alive = parser.get().keep_alive();
+    HttpRequest request = ferry::to_http_request(parser, "127.0.0.1");
     FUZZ_CHECK(request.path.find('?') == std::string::npos);
     for (const auto& [name, value] : request.headers) FUZZ_CHECK(lowercase(name) == name);
     check_response(route(std::move(request)));

@@ -6,8 +6,6 @@
 #include <condition_variable>
 #include <exception>
 #include <future>
-#include <iterator>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -28,6 +26,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/http_request_reading.hpp"
 #include "core/envelope.hpp"
 
 namespace ferry {
@@ -53,9 +52,6 @@ constexpr std::size_t kDrainChunkBytes = 16 * 1024;
 // An idle keep-alive connection should not pin a large buffer left over from
 // a big request.
 constexpr std::size_t kKeepBufferBytes = 64 * 1024;
-// Header fields per request, whatever their size (Apache's default): every
-// field is a parsed, stored, looked-through entry.
-constexpr std::size_t kMaxHeaderFields = 100;
 // accept() failing for a reason other than closing (EMFILE, ENOBUFS) would
 // fail again at once: back off instead of spinning.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -80,12 +76,6 @@ HttpResponse internal_error_response(std::string_view message) {
   response.status = 500;
   response.body = error_body("internal", message);
   return response;
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // RFC 9110 token characters: anything else in a field name would corrupt the
@@ -335,9 +325,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (server_.draining()) return close();
     state_ = State::idle;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(server_.config().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    parser_->body_limit(server_.config().max_body_bytes);
+    apply_request_limits(*parser_, server_.config());
     // A pipelined request already buffered is "in progress" from the start.
     if (buffer_.size() > 0) return read_request();
     if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
@@ -368,7 +356,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (state_ == State::closed) return;
     if (ec) return on_read_error(ec);
     const auto& req = parser_->get();
-    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > kMaxHeaderFields) {
+    if (has_too_many_header_fields(*parser_)) {
       return send_error(http::status::request_header_fields_too_large, "headers_too_large",
                         "a request may have at most " + std::to_string(kMaxHeaderFields) + " header fields");
     }
@@ -423,21 +411,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     state_ = State::handling;
 
-    auto& req = parser_->get();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    const std::string_view target = req.target();
-    const auto question = target.find('?');
-    request.path = std::string(target.substr(0, question));
-    if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
-    request.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
-    for (const auto& field : req) request.headers.emplace_back(lowercase(field.name_string()), field.value());
-    request.body = std::move(req.body());
-    request.remote_address = remote_address_;
-
+    const auto& req = parser_->get();
     request_version_ = req.version();
     request_keep_alive_ = req.keep_alive();
     request_head_ = req.method() == http::verb::head;
+    HttpRequest request = to_http_request(*parser_, remote_address_);
     parser_.reset();  // the body now lives in `request`; don't hold it twice
 
     auto slot = std::make_shared<ResponseSlot>(server_.gate(), weak_from_this());
@@ -545,7 +523,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   const beast::tcp_stream::executor_type executor_;  // the session's strand
   std::string remote_address_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::optional<http::response<http::string_body>> response_;
   State state_ = State::idle;
   unsigned request_version_ = 11;
