@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,7 +25,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include "api/http_request_reading.hpp"
 #include "core/envelope.hpp"
@@ -104,9 +104,8 @@ std::string format_endpoint(const tcp::endpoint& endpoint) {
 // Errors that are part of normal life (peers leave, timers fire, we close).
 bool is_routine(const error_code& ec) {
   return ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::not_connected || ec == net::error::bad_descriptor;
+         ec == http::error::end_of_stream || ec == http::error::partial_message || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::not_connected || ec == net::error::bad_descriptor;
 }
 
 bool is_http_error(const error_code& ec) {
@@ -117,7 +116,7 @@ bool is_http_error(const error_code& ec) {
 // the handler's Content-Length / Transfer-Encoding are ignored, and its
 // `Connection: close` only closes.
 http::response<http::string_body> build_response(HttpResponse&& in, unsigned version, bool head_request,
-                                                  const std::string& server_header, bool keep_alive) {
+                                                 const std::string& server_header, bool keep_alive) {
   if (in.status < 200 || in.status > 599) {
     spdlog::error("http: handler answered invalid status {}; sending 500", in.status);
     in = internal_error_response("the request handler produced an invalid response");
@@ -216,9 +215,9 @@ class HttpServer::Impl {
   net::io_context ioc_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   net::strand<net::io_context::executor_type> accept_strand_;
-  std::optional<tcp::acceptor> acceptor_;              // used on accept_strand_ only
+  std::optional<tcp::acceptor> acceptor_;                // used on accept_strand_ only
   std::optional<net::steady_timer> accept_retry_timer_;  // same
-  std::uint64_t next_session_id_ = 1;                   // same
+  std::uint64_t next_session_id_ = 1;                    // same
   std::atomic<std::chrono::steady_clock::rep> last_overload_log_{0};
 
   std::uint16_t port_ = 0;
@@ -435,8 +434,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = request_keep_alive_ && !server_.draining();
     std::optional<http::response<http::string_body>> res;
     try {
-      res.emplace(build_response(std::move(response), request_version_, request_head_,
-                                 server_.config().server_header, keep_alive));
+      res.emplace(build_response(std::move(response), request_version_, request_head_, server_.config().server_header,
+                                 keep_alive));
     } catch (const std::exception& e) {
       spdlog::error("http: cannot build the response for {}: {}", remote_address_, e.what());
       res.emplace(build_response(internal_error_response("the response could not be built"), request_version_,
@@ -571,8 +570,8 @@ HttpServer::Impl::~Impl() {
 Status HttpServer::Impl::listen() {
   std::string host = config_.host.empty() ? std::string("0.0.0.0") : config_.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const std::string display = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                              std::to_string(config_.port);
+  const std::string display =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(config_.port);
 
   std::vector<tcp::endpoint> candidates;
   error_code ec;
@@ -583,8 +582,8 @@ Status HttpServer::Impl::listen() {
     tcp::resolver resolver(ioc_);
     const auto results = resolver.resolve(host, std::to_string(config_.port), tcp::resolver::passive, ec);
     if (ec) {
-      return make_error(ErrorCode::unavailable, "cannot listen on " + display + ": cannot resolve '" + host +
-                                                    "': " + ec.message());
+      return make_error(ErrorCode::unavailable,
+                        "cannot listen on " + display + ": cannot resolve '" + host + "': " + ec.message());
     }
     for (const auto& entry : results) {
       if (std::find(candidates.begin(), candidates.end(), entry.endpoint()) == candidates.end()) {
@@ -720,8 +719,7 @@ void HttpServer::Impl::reject_over_capacity(tcp::socket& socket) {
   auto last = last_overload_log_.load();
   const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kOverloadLogInterval);
   if (now.count() - last >= interval.count() && last_overload_log_.compare_exchange_strong(last, now.count())) {
-    spdlog::warn("http: {} connections open (max_connections); refusing new ones with 503",
-                 config_.max_connections);
+    spdlog::warn("http: {} connections open (max_connections); refusing new ones with 503", config_.max_connections);
   }
 }
 
