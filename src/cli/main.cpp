@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/catalog_command.hpp"
+#include "cli/client_commands.hpp"
 #include "cli/serve_command.hpp"
 #include "cli/serve_settings.hpp"
 #include "cli/store_command.hpp"
@@ -28,6 +29,16 @@ std::string find_config_path(int argc, char** argv) {
   }
   if (const char* path = std::getenv("FERRY_CONFIG")) return path;
   return {};
+}
+
+// The flags every command that talks to a running server takes.
+void add_access_options(CLI::App* command, ferry::ServerAccess& access) {
+  command->add_option("--url", access.url, "Ferry's address")->envname("FERRY_URL")->capture_default_str();
+  command->add_option("--token", access.token, "API token: the admin token or a workspace key")->envname("FERRY_TOKEN");
+  command
+      ->add_option("--data-dir", access.data_dir,
+                   "without --token, use the admin token a local server kept in DATA_DIR/admin-token")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -91,7 +102,35 @@ int main(int argc, char** argv) {
   catalog_validate->add_option("--profile-file", catalog_settings.profile_files,
                                "custom wire profile file the catalog may name (repeatable)");
 
+  ferry::SendSettings send_settings;
+  auto* send = app.add_subcommand("send", "publish an event (data from an argument, --file or standard input)");
+  add_access_options(send, send_settings.access);
+  send->add_option("--workspace,-w", send_settings.workspace, "workspace id")->required();
+  send->add_option("--type,-t", send_settings.type, "event type, e.g. order.completed")->required();
+  send->add_option("data", send_settings.data, "the payload as JSON; - (or nothing, when piped) reads standard input");
+  send->add_option("--file,-f", send_settings.data_file, "read the payload from this file");
+  send->add_option("--id", send_settings.id, "message id (repeating one within 24 h publishes nothing new)");
+  send->add_option("--idempotency-key", send_settings.idempotency_key, "Idempotency-Key header");
+  send->add_flag("--test", send_settings.test, "mark the message as a test event");
+  send->add_flag("--json", send_settings.json, "print the API's answer as JSON");
+
+  ferry::ReplaySettings replay_settings;
+  auto* replay =
+      app.add_subcommand("replay", "resend the failed deliveries of an endpoint or a workspace since a time");
+  add_access_options(replay, replay_settings.access);
+  replay->add_option("--workspace,-w", replay_settings.workspace, "workspace id")->required();
+  replay->add_option("--endpoint,-e", replay_settings.endpoint, "endpoint id (default: every endpoint)");
+  replay
+      ->add_option("--since", replay_settings.since,
+                   "deliveries created from: RFC 3339 time, epoch ms, or a duration back from now (2h, 1d)")
+      ->required();
+  replay->add_option("--until", replay_settings.until, "deliveries created before (default: now)");
+  replay->add_flag("--dry-run", replay_settings.dry_run, "list what would be resent, resend nothing");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (send->parsed()) return ferry::run_send(send_settings);
+  if (replay->parsed()) return ferry::run_replay(replay_settings);
 
   if (copy->parsed()) return ferry::run_store_copy(copy_settings);
   if (catalog_list->parsed()) return ferry::run_catalog_list(catalog_settings);
