@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-jsonschema nodejs npm ca-certificates curl wrk
+  e2fsprogs util-linux systemd
 )
 
 if [[ "$(id -u)" -eq 0 ]]; then
