@@ -6,6 +6,7 @@
 
 #include "cli/catalog_command.hpp"
 #include "cli/client_commands.hpp"
+#include "cli/receiver_commands.hpp"
 #include "cli/serve_command.hpp"
 #include "cli/serve_settings.hpp"
 #include "cli/store_command.hpp"
@@ -39,6 +40,16 @@ void add_access_options(CLI::App* command, ferry::ServerAccess& access) {
       ->add_option("--data-dir", access.data_dir,
                    "without --token, use the admin token a local server kept in DATA_DIR/admin-token")
       ->capture_default_str();
+}
+
+// The flags of the commands that check signatures as a receiver would.
+void add_signature_options(CLI::App* command, ferry::SignatureCheck& check) {
+  command->add_option("--secret,-s", check.secrets, "the endpoint's secret (whsec_…); repeat during a rotation")
+      ->envname("FERRY_WEBHOOK_SECRET")
+      ->required();
+  command->add_option("--profile,-p", check.profile, "wire profile the endpoint uses")->capture_default_str();
+  command->add_option("--profile-file", check.profile_files, "custom wire profile file (repeatable)");
+  command->add_option("--tolerance", check.tolerance, "how far the signed time may be from now")->capture_default_str();
 }
 
 }  // namespace
@@ -127,7 +138,30 @@ int main(int argc, char** argv) {
   replay->add_option("--until", replay_settings.until, "deliveries created before (default: now)");
   replay->add_flag("--dry-run", replay_settings.dry_run, "list what would be resent, resend nothing");
 
+  ferry::VerifySettings verify_settings;
+  auto* verify = app.add_subcommand("verify", "check a saved request's signature against a secret");
+  add_signature_options(verify, verify_settings.check);
+  verify->add_option("--request,-r", verify_settings.request_file,
+                     "raw HTTP request: request line, headers, empty line, body");
+  verify->add_option("--headers", verify_settings.headers_file, "file of \"Name: value\" lines (with --body)");
+  verify->add_option("--body", verify_settings.body_file, "file holding the body's exact bytes (with --headers)");
+  verify->add_flag("--ignore-age", verify_settings.ignore_age,
+                   "check the signature only, not how old the signed time is (requests saved long ago)");
+
+  ferry::ListenSettings listen_settings;
+  auto* listen = app.add_subcommand(
+      "listen", "run a local receiver that verifies each request, prints it and can forward it to your app");
+  add_signature_options(listen, listen_settings.check);
+  listen->add_option("--listen,-l", listen_settings.listen, "HOST:PORT to receive on (port 0: any free one)")
+      ->capture_default_str();
+  listen->add_option("--forward-to,-f", listen_settings.forward_to,
+                     "pass verified requests on to this URL and answer with its response");
+  listen->add_flag("--json", listen_settings.json, "print one JSON object per request");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (verify->parsed()) return ferry::run_verify(verify_settings);
+  if (listen->parsed()) return ferry::run_listen(listen_settings);
 
   if (send->parsed()) return ferry::run_send(send_settings);
   if (replay->parsed()) return ferry::run_replay(replay_settings);
