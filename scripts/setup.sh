@@ -60,7 +60,7 @@ else
   echo "setup: system packages already installed"
 fi
 
-# Node tools for the Standard Webhooks cross-check (tests/node).
+# Node tools (tests/node): the Standard Webhooks cross-check and the OpenAPI validator.
 NODE_DIR="$ROOT/tests/node"
 if [[ -f "$NODE_DIR/package-lock.json" ]]; then
   stamp="$NODE_DIR/node_modules/.ferry-lock.sha256"

@@ -30,6 +30,24 @@ TEST(Router, MatchesPatternsAndCapturesDecodedParams) {
   EXPECT_EQ(std::get<Router::Miss>(router.match("GET", "/api/v1/workspaces//endpoints/x")), Router::Miss::not_found);
 }
 
+TEST(Router, ListsItsRoutesInOrder) {
+  Router router;
+  EXPECT_TRUE(router.routes().empty());
+  router.add("GET", "/healthz", Access::open, [](ApiCall&) {});
+  router.add("DELETE", "/api/v1/workspaces/{ws}/api-keys/{key}", Access::admin, [](ApiCall&) {});
+  router.add("GET", "/api/v1/workspaces/{ws}", Access::workspace, [](ApiCall&) {});
+  const auto routes = router.routes();
+  ASSERT_EQ(routes.size(), 3U);
+  EXPECT_EQ(routes[0].method, "GET");
+  EXPECT_EQ(routes[0].pattern, "/healthz");
+  EXPECT_EQ(routes[0].access, Access::open);
+  EXPECT_EQ(routes[1].method, "DELETE");
+  EXPECT_EQ(routes[1].pattern, "/api/v1/workspaces/{ws}/api-keys/{key}");
+  EXPECT_EQ(routes[1].access, Access::admin);
+  EXPECT_EQ(routes[2].pattern, "/api/v1/workspaces/{ws}");
+  EXPECT_EQ(routes[2].access, Access::workspace);
+}
+
 TEST(ApiSupport, QueryParamsAndPages) {
   EXPECT_EQ(query_param("a=1&type=order.paid&b", "type"), "order.paid");
   EXPECT_EQ(query_param("since=2025-11-23T10%3A00%3A00Z", "since"), "2025-11-23T10:00:00Z");
