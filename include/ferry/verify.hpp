@@ -68,7 +68,7 @@ inline constexpr BuiltinProfile kBuiltinProfiles[] = {
     {"heyoo", Scheme::standard_webhooks, ""},
     {"customer-engagement", Scheme::standard_webhooks, ""},
     {"pocketsflow", Scheme::hmac_sha256_hex, "X-Pocketsflow-Signature"},
-    {"penguinmails", Scheme::hmac_sha256_hex, "X-Penguinmails-Signature"},
+    {"penguinmails", Scheme::hmac_sha256_hex, "X-PenguinMails-Signature"},
 };
 
 inline std::optional<Profile> builtin_profile(std::string_view name) {
