@@ -7,6 +7,7 @@ real server delivers) and `ferry verify` (a saved request)."""
 
 import json
 import os
+import pty
 import re
 import signal
 import threading
@@ -161,6 +162,32 @@ class CliTest(FerryTestCase):
         self.assertEqual(rest.returncode, 0, rest.stderr)
         self.assertIn("resent 5 of 5", rest.stdout)  # the first endpoint has none failed any more
         self.receiver.wait_for_requests(15, path + "/other")
+
+    def test_replay_draws_a_bar_on_a_terminal(self):
+        ws, _, _ = self.new_workspace()
+        primary, secondary = pty.openpty()
+        try:
+            result = subprocess.run([fh.require_ferry_bin(), "replay", "-w", ws, "--since", "1h", "--url",
+                                     self.server.base_url, "--token", self.server.admin_token],
+                                    stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=30,
+                                    env={**os.environ, "TERM": "xterm"})
+            os.close(secondary)
+            secondary = None
+            drawn = b""
+            while True:
+                try:
+                    chunk = os.read(primary, 4096)
+                except OSError:  # EIO once the writer is gone
+                    break
+                if not chunk:
+                    break
+                drawn += chunk
+        finally:
+            if secondary is not None:
+                os.close(secondary)
+            os.close(primary)
+        self.assertEqual(result.returncode, 0)
+        self.assertIn(b"\rreplay [" + b"#" * 30 + b"] 0/0 100%", drawn)
 
     def test_replay_errors(self):
         ws, endpoint, _ = self.new_workspace()
