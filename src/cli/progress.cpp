@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 namespace ferry {
 
@@ -21,12 +22,20 @@ Progress::Progress(std::FILE* out, std::string label, std::size_t total, bool te
                    std::chrono::milliseconds plain_interval)
     : out_(out), label_(std::move(label)), total_(total), terminal_(terminal), plain_interval_(plain_interval) {}
 
+Progress Progress::counting(std::FILE* out, std::string label, std::string unit, bool terminal,
+                            std::chrono::milliseconds plain_interval) {
+  Progress progress(out, std::move(label), 0, terminal, plain_interval);
+  progress.unit_ = std::move(unit);
+  return progress;
+}
+
 bool Progress::is_terminal(std::FILE* out) {
   const char* term = std::getenv("TERM");
   return ::isatty(::fileno(out)) == 1 && (term == nullptr || std::string_view(term) != "dumb");
 }
 
 std::string Progress::render(std::size_t width) const {
+  if (!unit_.empty()) return label_ + ": " + std::to_string(done_) + " " + unit_;
   const std::size_t shown = std::min(done_, total_);
   const unsigned percent = total_ == 0 ? 100U : static_cast<unsigned>(shown * 100 / total_);
   const std::string counts = std::to_string(shown) + "/" + std::to_string(total_);
@@ -38,6 +47,11 @@ std::string Progress::render(std::size_t width) const {
 
 void Progress::advance(std::size_t by) {
   done_ += by;
+  draw(false);
+}
+
+void Progress::set_done(std::size_t done) {
+  done_ = done;
   draw(false);
 }
 

@@ -14,10 +14,16 @@ class Progress {
  public:
   Progress(std::FILE* out, std::string label, std::size_t total, bool terminal,
            std::chrono::milliseconds plain_interval = std::chrono::seconds(2));
+  // Work whose size is not known up front: a running count of `unit`s
+  // ("copy: 12000 messages") instead of a bar.
+  static Progress counting(std::FILE* out, std::string label, std::string unit, bool terminal,
+                           std::chrono::milliseconds plain_interval = std::chrono::seconds(2));
   // A terminal when `out` is one and TERM is not "dumb".
   static bool is_terminal(std::FILE* out);
 
   void advance(std::size_t by = 1);
+  // Sets the count done so far (for work that reports totals, not steps).
+  void set_done(std::size_t done);
   // Ends the bar's line (terminal) or writes the final plain line.
   void finish();
 
@@ -31,6 +37,7 @@ class Progress {
   std::FILE* out_;
   std::string label_;
   std::size_t total_;
+  std::string unit_;  // non-empty: counting, total_ unused
   std::size_t done_ = 0;
   bool terminal_;
   bool finished_ = false;

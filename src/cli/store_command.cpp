@@ -1,10 +1,9 @@
 #include "cli/store_command.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 
+#include "cli/progress.hpp"
 #include "store/open_store.hpp"
 #include "store/store_copy.hpp"
 
@@ -49,18 +48,10 @@ int run_store_copy(const StoreCopySettings& settings) {
   }
   CopyOptions options;
   options.merge = settings.merge;
-  const bool on_terminal = isatty(STDERR_FILENO) != 0;
-  std::int64_t reported = 0;
-  options.on_progress = [&](const CopyCounts& counts) {
-    if (on_terminal) {
-      std::cerr << "\rcopied " << counts.messages << " messages" << std::flush;
-    } else if (counts.messages - reported >= 10000) {
-      std::cerr << "copied " << counts.messages << " messages\n";
-      reported = counts.messages;
-    }
-  };
+  auto progress = Progress::counting(stderr, "store copy", "messages", Progress::is_terminal(stderr));
+  options.on_progress = [&](const CopyCounts& counts) { progress.set_done(static_cast<std::size_t>(counts.messages)); };
   auto copied = copy_store(**from, **to, options);
-  if (on_terminal) std::cerr << '\n';
+  progress.finish();
   if (!copied) {
     if (copied.error().code == ErrorCode::conflict) {
       std::cerr << "ferry store copy: " << settings.to << " already holds data; pass --merge to add to it\n";

@@ -73,5 +73,14 @@ TEST(Progress, OverrunIsShownAsComplete) {
   EXPECT_EQ(progress.render(4), "replay [####] 2/2 100%");
 }
 
+TEST(Progress, CountingShowsTheCountWithoutABar) {
+  Captured out;
+  auto progress = Progress::counting(out.file(), "store copy", "messages", /*terminal=*/true);
+  progress.set_done(12000);
+  EXPECT_EQ(progress.render(10), "store copy: 12000 messages");
+  progress.finish();
+  EXPECT_EQ(out.text(), "\rstore copy: 12000 messages\rstore copy: 12000 messages\n");
+}
+
 }  // namespace
 }  // namespace ferry
