@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-jsonschema nodejs npm ca-certificates curl wrk
+  prometheus  # for promtool: the tests check /metrics with `promtool check metrics`
 )
 
 if [[ "$(id -u)" -eq 0 ]]; then

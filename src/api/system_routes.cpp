@@ -2,6 +2,7 @@
 
 #include "api/api_services.hpp"
 #include "api/api_support.hpp"
+#include "api/metrics_route.hpp"
 #include "core/wire_profile.hpp"
 
 namespace ferry {
@@ -42,12 +43,7 @@ void add_system_routes(Router& router, const ApiServices& services) {
   router.add("GET", "/healthz", Access::open, [](ApiCall& call) {
     call.respond(json_response(200, {{"status", "ok"}}));
   });
-  router.add("GET", "/metrics", Access::open, [&metrics = services.metrics](ApiCall& call) {
-    HttpResponse response;
-    response.content_type = "text/plain; version=0.0.4";
-    response.body = metrics.render_prometheus();
-    call.respond(std::move(response));
-  });
+  router.add("GET", "/metrics", Access::open, metrics_route(services));
   router.add("GET", "/api/openapi.json", Access::open, [&router, version = services.version](ApiCall& call) {
     call.respond(json_response(200, openapi_document(router, version)));
   });
