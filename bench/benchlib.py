@@ -329,7 +329,7 @@ class Node:
         return value
 
     def metrics(self) -> dict[str, float]:
-        """Every sample of /metrics by its name with labels, e.g. 'ferry_attempts_total{outcome="success"}'."""
+        """Every sample of /metrics by its name with labels, e.g. 'ferry_attempts_total{outcome="success",...}'."""
         status, data = http_request(self.port, "GET", "/metrics", timeout=10)
         if status != 200:
             raise BenchError(f"{self.name} /metrics answered {status}")

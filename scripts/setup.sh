@@ -16,6 +16,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-jsonschema nodejs npm ca-certificates curl wrk
   e2fsprogs util-linux systemd
+  prometheus  # for promtool: the tests check /metrics with `promtool check metrics`
 )
 
 if [[ "$(id -u)" -eq 0 ]]; then

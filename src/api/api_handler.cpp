@@ -8,6 +8,32 @@
 
 namespace ferry {
 
+namespace {
+
+// Methods that label requests no route took; any other is "other", so a
+// client cannot make up new series.
+constexpr std::array<std::string_view, 8> kMethodLabels = {"GET",   "HEAD",   "POST",    "PUT",
+                                                           "PATCH", "DELETE", "OPTIONS", "other"};
+
+std::size_t method_label(std::string_view method) {
+  for (std::size_t i = 0; i + 1 < kMethodLabels.size(); ++i) {
+    if (kMethodLabels[i] == method) return i;
+  }
+  return kMethodLabels.size() - 1;
+}
+
+// Counts the response and its latency on its way out (from whichever
+// thread answers), before the client can see it.
+HttpRespond counted(HttpRouteMetrics& metrics, std::chrono::steady_clock::time_point received, HttpRespond respond) {
+  return [&metrics, received, respond = std::move(respond)](HttpResponse response) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - received;
+    metrics.observe(response.status, elapsed.count());
+    respond(std::move(response));
+  };
+}
+
+}  // namespace
+
 ApiHandler::ApiHandler(ApiServices services, int worker_threads, ApiRateLimiter::Limits limits)
     : services_(std::move(services)), rate_limiter_(limits), pool_(static_cast<std::size_t>(worker_threads)) {
   add_system_routes(router_, services_);
@@ -17,6 +43,12 @@ ApiHandler::ApiHandler(ApiServices services, int worker_threads, ApiRateLimiter:
   add_delivery_routes(router_, services_);
   add_event_type_routes(router_, services_);
   add_catalog_routes(router_, services_);
+  for (const auto& route : router_.routes()) {
+    route_metrics_.push_back(&services_.metrics.http_route(route.method, route.pattern));
+  }
+  for (std::size_t i = 0; i < kMethodLabels.size(); ++i) {
+    unmatched_metrics_[i] = &services_.metrics.http_route(std::string(kMethodLabels[i]), "unmatched");
+  }
 }
 
 ApiHandler::~ApiHandler() { stop(); }
@@ -24,9 +56,9 @@ ApiHandler::~ApiHandler() { stop(); }
 void ApiHandler::stop() { pool_.join(); }
 
 void ApiHandler::handle(HttpRequest request, HttpRespond respond) {
-  services_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
-  boost::asio::post(pool_, [this, request = std::move(request), respond = std::move(respond)]() mutable {
-    dispatch(std::move(request), std::move(respond));
+  const auto received = std::chrono::steady_clock::now();
+  boost::asio::post(pool_, [this, request = std::move(request), respond = std::move(respond), received]() mutable {
+    dispatch(std::move(request), std::move(respond), received);
   });
 }
 
@@ -50,8 +82,14 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
   return Caller{false, key->workspace_id, key->id};
 }
 
-void ApiHandler::dispatch(HttpRequest request, HttpRespond respond) {
+void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono::steady_clock::time_point received) {
   auto matched = router_.match(request.method, request.path);
+  // Labelled by the route's pattern, never the path: ids would make a
+  // series per resource.
+  const auto* match_found = std::get_if<Router::Match>(&matched);
+  respond =
+      counted(match_found ? *route_metrics_[match_found->index] : *unmatched_metrics_[method_label(request.method)],
+              received, std::move(respond));
   if (auto* miss = std::get_if<Router::Miss>(&matched)) {
     if (*miss == Router::Miss::method_not_allowed) {
       respond(error_response(405, "method_not_allowed", "method " + request.method + " not allowed on this path"));

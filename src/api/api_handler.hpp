@@ -1,5 +1,9 @@
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <vector>
+
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/api_rate_limiter.hpp"
@@ -22,11 +26,15 @@ class ApiHandler final : public HttpHandler {
   void stop();
 
  private:
-  void dispatch(HttpRequest request, HttpRespond respond);
+  void dispatch(HttpRequest request, HttpRespond respond, std::chrono::steady_clock::time_point received);
   Result<Caller> authenticate(const HttpRequest& request) const;
 
   ApiServices services_;
   Router router_;
+  // Metrics of each route, in the order of router_.routes(), and of
+  // requests no route took, by method (the last one for any other method).
+  std::vector<HttpRouteMetrics*> route_metrics_;
+  std::array<HttpRouteMetrics*, 8> unmatched_metrics_{};
   ApiRateLimiter rate_limiter_;
   boost::asio::thread_pool pool_;
 };

@@ -61,7 +61,8 @@ void Router::add(std::string method, std::string_view pattern, Access access, Ro
 std::variant<Router::Match, Router::Miss> Router::match(std::string_view method, std::string_view path) const {
   const auto segments = split_path(path);
   bool path_matched = false;
-  for (const auto& route : routes_) {
+  for (std::size_t index = 0; index < routes_.size(); ++index) {
+    const Route& route = routes_[index];
     if (route.segments.size() != segments.size()) continue;
     PathParams params;
     bool matches = true;
@@ -76,7 +77,7 @@ std::variant<Router::Match, Router::Miss> Router::match(std::string_view method,
     }
     if (!matches) continue;
     path_matched = true;
-    if (route.method == method) return Match{&route.handler, route.access, std::move(params)};
+    if (route.method == method) return Match{&route.handler, route.access, std::move(params), index};
   }
   return path_matched ? Miss::method_not_allowed : Miss::not_found;
 }

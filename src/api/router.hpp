@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ class Router {
     const RouteHandler* handler = nullptr;
     Access access = Access::open;
     PathParams params;
+    std::size_t index = 0;  // the route's place in routes()
   };
   enum class Miss { not_found, method_not_allowed };
 

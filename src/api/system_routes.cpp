@@ -2,6 +2,7 @@
 
 #include "api/api_services.hpp"
 #include "api/api_support.hpp"
+#include "api/metrics_route.hpp"
 #include "api/openapi_document.hpp"
 #include "core/wire_profile.hpp"
 
@@ -11,12 +12,7 @@ void add_system_routes(Router& router, const ApiServices& services) {
   router.add("GET", "/healthz", Access::open, [](ApiCall& call) {
     call.respond(json_response(200, {{"status", "ok"}}));
   });
-  router.add("GET", "/metrics", Access::open, [&metrics = services.metrics](ApiCall& call) {
-    HttpResponse response;
-    response.content_type = "text/plain; version=0.0.4";
-    response.body = metrics.render_prometheus();
-    call.respond(std::move(response));
-  });
+  router.add("GET", "/metrics", Access::open, metrics_route(services));
   // src/api/openapi.json as compiled in (api/openapi_document.hpp).
   router.add("GET", "/api/openapi.json", Access::open, [](ApiCall& call) {
     HttpResponse response;

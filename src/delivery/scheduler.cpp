@@ -168,6 +168,7 @@ void Scheduler::run() {
           }
         }
         release(std::move(unsent));
+        metrics_.deliveries_waiting.store(0, std::memory_order_relaxed);
         recorder_.stop(stop_deadline_);
         return;
       }
@@ -199,6 +200,7 @@ void Scheduler::run() {
       }
     }
     wake_at = next_wake(now, outcome, claim_deferred);
+    metrics_.deliveries_waiting.store(waiting_, std::memory_order_relaxed);
   }
 }
 
@@ -401,6 +403,32 @@ void Scheduler::send(DueDelivery due, EndpointState& state, UnixMillis now) {
   transport_.send(std::move(request), std::move(finish));
 }
 
+void Scheduler::count(const AttemptRecord& record, const Message& message) {
+  const Attempt& attempt = record.attempt;
+  const std::size_t outcome = attempt_class(attempt.response_status, attempt.error);
+  metrics_.count_attempt(outcome, static_cast<double>(attempt.latency_us) / 1e6);
+  if (record.new_state == DeliveryState::succeeded) {
+    metrics_.deliveries_succeeded.fetch_add(1, std::memory_order_relaxed);
+    // From the message's creation (on whichever node) to the end of this attempt.
+    const UnixMillis delivered_at = attempt.started_at_ms + attempt.latency_us / 1000;
+    metrics_.observe_delivery_latency(static_cast<double>(delivered_at - message.created_at_ms) / 1e3);
+  }
+  if (record.new_state == DeliveryState::failed) metrics_.deliveries_failed.fetch_add(1, std::memory_order_relaxed);
+  if (kAttemptClasses[outcome].outcome == "success") return;
+  auto it = failure_counters_.find(attempt.endpoint_id);
+  if (it == failure_counters_.end() || it->second->dropped.load(std::memory_order_relaxed)) {
+    // Handles whose series went away (deleted endpoints) would pile up.
+    if (failure_counters_.size() >= failure_counters_sweep_at_) {
+      std::erase_if(failure_counters_,
+                    [](const auto& entry) { return entry.second->dropped.load(std::memory_order_relaxed); });
+      failure_counters_sweep_at_ = std::max<std::size_t>(1024, failure_counters_.size() * 2);
+    }
+    auto counter = metrics_.endpoint_counter(attempt.workspace_id, attempt.endpoint_id);
+    it = failure_counters_.insert_or_assign(attempt.endpoint_id, std::move(counter)).first;
+  }
+  it->second->failures.fetch_add(1, std::memory_order_relaxed);
+}
+
 AttemptRecord Scheduler::to_record(Completion& completion, UnixMillis now) {
   const DueDelivery& due = completion.due;
   TransportResponse& response = completion.response;
@@ -448,16 +476,7 @@ void Scheduler::record(std::vector<Completion>& completions) {
     metrics_.deliveries_in_flight.fetch_sub(1, std::memory_order_relaxed);
     AttemptRecord record = to_record(completion, now);
     const Attempt& attempt = record.attempt;
-    metrics_.observe_attempt_latency(static_cast<double>(attempt.latency_us) / 1e6);
-    if (!attempt.response_status)
-      metrics_.attempts_transport_error.fetch_add(1, std::memory_order_relaxed);
-    else if (record.new_state == DeliveryState::succeeded)
-      metrics_.attempts_success.fetch_add(1, std::memory_order_relaxed);
-    else
-      metrics_.attempts_http_error.fetch_add(1, std::memory_order_relaxed);
-    if (record.new_state == DeliveryState::succeeded)
-      metrics_.deliveries_succeeded.fetch_add(1, std::memory_order_relaxed);
-    if (record.new_state == DeliveryState::failed) metrics_.deliveries_failed.fetch_add(1, std::memory_order_relaxed);
+    count(record, completion.due.message);
     spdlog::debug("attempt {} delivery={} endpoint={} status={} error={} latency_ms={:.1f} next={}", attempt.id,
                   attempt.delivery_id, attempt.endpoint_id,
                   attempt.response_status ? std::to_string(*attempt.response_status) : "-",

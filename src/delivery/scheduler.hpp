@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -101,6 +102,8 @@ class Scheduler {
   void run();
   void record(std::vector<Completion>& completions);
   AttemptRecord to_record(Completion& completion, UnixMillis now);
+  // Counts an attempt's outcome in the metrics.
+  void count(const AttemptRecord& record, const Message& message);
   struct ClaimOutcome {
     bool full = false;           // claimed as many as asked: more is probably due
     bool starved = false;        // claimed fewer while leaving saturated endpoints out
@@ -140,6 +143,9 @@ class Scheduler {
 
   // Owned by the scheduler thread.
   std::unordered_map<std::string, EndpointState> endpoints_;
+  // Each failing endpoint's counter in metrics_, so counting takes no lock.
+  std::unordered_map<std::string, std::shared_ptr<Metrics::EndpointCounter>> failure_counters_;
+  std::size_t failure_counters_sweep_at_ = 1024;
   int in_flight_ = 0;
   int waiting_ = 0;
   // After a claim that found nothing but saturated endpoints' work, the next

@@ -250,6 +250,13 @@ const std::string kNextDue =
     cat("SELECT d.next_attempt_at FROM deliveries d"
         " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND ",
         kEndpointEnabled, " ORDER BY d.next_attempt_at LIMIT 1");
+// Each count stops at $2 rows of deliveries_due (the partial index of open
+// deliveries, ordered by next_attempt_at): bounded whatever the store holds.
+const std::string kCountOpen =
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM deliveries"
+    " WHERE state IN ('pending', 'retrying') AND next_attempt_at <= $1 LIMIT $2) AS due),"
+    " (SELECT count(*) FROM (SELECT 1 FROM deliveries"
+    " WHERE state IN ('pending', 'retrying') AND next_attempt_at > $1 LIMIT $2) AS later)";
 // Locked in key order, so concurrent writers of the same deliveries queue
 // instead of deadlocking.
 const std::string kLockDeliveries =
@@ -830,6 +837,18 @@ Result<std::vector<DueDelivery>> PostgresStore::claim_deliveries(std::span<const
 Result<std::optional<UnixMillis>> PostgresStore::next_due_time() {
   return with_connection([&](PgConnection& db) {
     return query_one(db, kNextDue, {}, [](const PgRow& row, int first) { return row.integer(first); });
+  });
+}
+
+Result<OpenDeliveryCounts> PostgresStore::count_open_deliveries(UnixMillis now_ms, std::int64_t limit) {
+  return with_connection([&](PgConnection& db) -> Result<OpenDeliveryCounts> {
+    PgParams params;
+    params.integer(now_ms).integer(limit);
+    auto counts = query_one(db, kCountOpen, params, [](const PgRow& row, int first) {
+      return OpenDeliveryCounts{row.integer(first), row.integer(first + 1)};
+    });
+    if (!counts) return counts.error();
+    return counts->value_or(OpenDeliveryCounts{});
   });
 }
 

@@ -228,6 +228,13 @@ const std::string kNextDue =
     " CROSS JOIN endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
     " WHERE d.state IN ('pending', 'retrying') AND d.leased_until IS NULL AND e.enabled = 1"
     " ORDER BY d.next_attempt_at LIMIT 1";
+// Each count stops at ?2 entries of deliveries_due (the partial index of
+// open deliveries, ordered by next_attempt_at): bounded whatever the store holds.
+const std::string kCountOpen =
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due"
+    " WHERE state IN ('pending', 'retrying') AND next_attempt_at <= ?1 LIMIT ?2)),"
+    " (SELECT count(*) FROM (SELECT 1 FROM deliveries INDEXED BY deliveries_due"
+    " WHERE state IN ('pending', 'retrying') AND next_attempt_at > ?1 LIMIT ?2))";
 // next_attempt_at only means something for open states; a finished delivery keeps its last one.
 const std::string kRecordDelivery =
     "UPDATE deliveries SET state = ?3, attempt_count = ?4,"
@@ -862,6 +869,18 @@ Result<std::optional<UnixMillis>> SqliteStore::next_due_time() {
   return read([&](SqliteConnection& db) {
     auto stmt = db.prepare(kNextDue);
     return query_one(stmt, [](const SqliteRow& row, int first) { return row.integer(first); });
+  });
+}
+
+Result<OpenDeliveryCounts> SqliteStore::count_open_deliveries(UnixMillis now_ms, std::int64_t limit) {
+  return read([&](SqliteConnection& db) -> Result<OpenDeliveryCounts> {
+    auto stmt = db.prepare(kCountOpen);
+    stmt.bind_int(1, now_ms).bind_int(2, limit);
+    auto counts = query_one(stmt, [](const SqliteRow& row, int first) {
+      return OpenDeliveryCounts{row.integer(first), row.integer(first + 1)};
+    });
+    if (!counts) return counts.error();
+    return counts->value_or(OpenDeliveryCounts{});
   });
 }
 

@@ -87,6 +87,7 @@ class SqliteStore final : public Store {
   Result<std::vector<DueDelivery>> claim_deliveries(std::span<const DeliveryRef> deliveries, UnixMillis now_ms,
                                                     UnixMillis lease_until_ms) override;
   Result<std::optional<UnixMillis>> next_due_time() override;
+  Result<OpenDeliveryCounts> count_open_deliveries(UnixMillis now_ms, std::int64_t limit) override;
   Status record_attempts(std::span<const AttemptRecord> records) override;
   Status release_leases(std::span<const DeliveryRef> deliveries) override;
   Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,

@@ -56,6 +56,13 @@ struct PublishOutcome {
   std::optional<Error> error;  // set when this one message was refused (others may succeed)
 };
 
+// Open deliveries (pending or retrying, claimed ones included), each group
+// counted up to a limit.
+struct OpenDeliveryCounts {
+  std::int64_t due = 0;    // next attempt due by then: waiting for their turn, or on their way
+  std::int64_t later = 0;  // next attempt due later: waiting for their time (a retry)
+};
+
 // A delivery that is due, with what the sender needs to make the attempt.
 struct DueDelivery {
   Delivery delivery;
@@ -200,6 +207,11 @@ class Store {
                                                             UnixMillis lease_until_ms) = 0;
   // The earliest next_attempt_at of any open, unleased delivery, if any.
   virtual Result<std::optional<UnixMillis>> next_due_time() = 0;
+  // How many open deliveries are due at `now_ms` and how many later, each
+  // counted up to `limit` (a count of `limit` means at least that many).
+  // Walks at most 2 * `limit` entries of the index of open deliveries,
+  // whatever the size of the store.
+  virtual Result<OpenDeliveryCounts> count_open_deliveries(UnixMillis now_ms, std::int64_t limit) = 0;
   // Writes attempts and the new delivery states in one transaction and
   // clears the leases. Every attempt is stored; a delivery's state only moves
   // when the delivery still holds the record's lease_token, the one it was

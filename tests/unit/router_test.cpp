@@ -18,6 +18,9 @@ TEST(Router, MatchesPatternsAndCapturesDecodedParams) {
   EXPECT_EQ(match.params["ws"], "__org__");
   EXPECT_EQ(match.params["ep"], "ep_1");
   EXPECT_EQ(match.access, Access::workspace);
+  // Its place in routes(), which labels its metrics by pattern.
+  EXPECT_EQ(router.routes()[match.index].pattern, "/api/v1/workspaces/{ws}/endpoints/{ep}");
+  EXPECT_EQ(std::get<Router::Match>(router.match("POST", "/api/v1/workspaces/a/endpoints")).index, 1u);
   ApiCall call;
   (*match.handler)(call);
   EXPECT_EQ(called, 1);

@@ -187,8 +187,80 @@ TEST_F(SchedulerTest, RetriesUntilSuccessAndRecordsEveryAttempt) {
     return std::string();
   };
   EXPECT_EQ(header(requests[0], "webhook-id"), header(requests[2], "webhook-id"));
-  EXPECT_EQ(metrics_.attempts_success.load(), 1u);
-  EXPECT_EQ(metrics_.attempts_http_error.load(), 2u);
+  EXPECT_EQ(metrics_.attempts("success", "none"), 1u);
+  EXPECT_EQ(metrics_.attempts("http_error", "5xx"), 2u);
+}
+
+// The value of one sample line of the exposition ("name{labels} value"), or -1.
+double sample(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    if (line.starts_with(prefix)) return std::stod(line.substr(prefix.size()));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return -1;
+}
+
+TEST_F(SchedulerTest, CountsAttemptsByClassFailuresByEndpointAndDeliveryLatency) {
+  transport_.script("http://flaky.test/", {503, 200});
+  transport_.script("http://missing.test/", {404});
+  const auto flaky = add_endpoint("http://flaky.test/");
+  const auto missing = add_endpoint("http://missing.test/");
+  SchedulerConfig config;
+  config.retry.schedule = {0ms, 10ms};
+  start(config);
+  const auto deliveries = publish({flaky, missing});
+  ASSERT_TRUE(wait_until([&] { return state_of(deliveries[0]) == DeliveryState::succeeded; }));
+  ASSERT_TRUE(wait_until([&] { return state_of(deliveries[1]) == DeliveryState::failed; }));
+
+  EXPECT_EQ(metrics_.attempts("success", "none"), 1u);
+  EXPECT_EQ(metrics_.attempts("http_error", "5xx"), 1u);
+  EXPECT_EQ(metrics_.attempts("http_error", "4xx"), 2u);
+  EXPECT_EQ(metrics_.deliveries_succeeded.load(), 1u);
+  EXPECT_EQ(metrics_.deliveries_failed.load(), 1u);
+  const std::string text = metrics_.render_prometheus();
+  EXPECT_EQ(sample(text, R"(ferry_endpoint_attempt_failures_total{workspace="ws",endpoint=")" + flaky + "\"}"), 1);
+  EXPECT_EQ(sample(text, R"(ferry_endpoint_attempt_failures_total{workspace="ws",endpoint=")" + missing + "\"}"), 2);
+  EXPECT_EQ(sample(text, "ferry_attempt_duration_seconds_count"), 4);
+  // Only the successful delivery, once, some milliseconds after publishing.
+  EXPECT_EQ(sample(text, "ferry_delivery_latency_seconds_count"), 1);
+  EXPECT_GE(sample(text, "ferry_delivery_latency_seconds_sum"), 0.0);
+  EXPECT_LT(sample(text, "ferry_delivery_latency_seconds_sum"), 5.0);
+
+  // A dropped series (its endpoint was deleted) starts again from a fresh
+  // counter the next time that endpoint fails.
+  metrics_.retain_endpoints([&](const std::string&, const std::string& endpoint) { return endpoint != missing; });
+  EXPECT_EQ(sample(metrics_.render_prometheus(),
+                   R"(ferry_endpoint_attempt_failures_total{workspace="ws",endpoint=")" + missing + "\"}"),
+            -1);
+  const auto again = publish({missing}).front();
+  ASSERT_TRUE(wait_until([&] { return state_of(again) == DeliveryState::failed; }));
+  EXPECT_EQ(sample(metrics_.render_prometheus(),
+                   R"(ferry_endpoint_attempt_failures_total{workspace="ws",endpoint=")" + missing + "\"}"),
+            2);
+}
+
+TEST_F(SchedulerTest, GaugesShowDeliveriesInFlightAndWaitingForTheirTurn) {
+  transport_.script("http://held.test/", {200});
+  transport_.hold("http://held.test/");
+  const auto endpoint = add_endpoint("http://held.test/");
+  std::vector<std::string> deliveries;
+  for (int i = 0; i < 4; ++i) deliveries.push_back(publish({endpoint}).front());
+  SchedulerConfig config;
+  config.endpoint_concurrency = 1;
+  start(config);
+  ASSERT_TRUE(wait_until([&] { return transport_.held_count() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return metrics_.deliveries_waiting.load() == 3; }));
+  EXPECT_EQ(metrics_.deliveries_in_flight.load(), 1);
+  transport_.release_held();  // and answers the rest at once
+  for (const auto& delivery : deliveries) {
+    ASSERT_TRUE(wait_until([&] { return state_of(delivery) == DeliveryState::succeeded; }));
+  }
+  ASSERT_TRUE(wait_until([&] { return metrics_.deliveries_waiting.load() == 0; }));
+  EXPECT_EQ(metrics_.deliveries_in_flight.load(), 0);
 }
 
 TEST_F(SchedulerTest, FailsAfterTheLastScheduledAttempt) {

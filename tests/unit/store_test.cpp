@@ -905,6 +905,37 @@ TEST_P(StoreTest, ClaimReturnsOldestDueFirstWithMessageAndEndpoint) {
   EXPECT_EQ(claim(kNow + 10, /*limit=*/0).size(), 1U);
 }
 
+TEST_P(StoreTest, CountsOpenDeliveriesDueNowAndLaterUpToALimit) {
+  const auto counts = [this](UnixMillis now_ms, std::int64_t limit) {
+    auto counted = store().count_open_deliveries(now_ms, limit);
+    EXPECT_TRUE(counted.ok()) << counted.error().message;
+    return counted.ok() ? std::pair{counted->due, counted->later} : std::pair<std::int64_t, std::int64_t>{-1, -1};
+  };
+  EXPECT_EQ(counts(kNow, 100), (std::pair<std::int64_t, std::int64_t>{0, 0}));
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_b", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}}, kNow);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_2"}}, kNow + 1);
+  publish_one("ws_b", "msg_3", {{"ep_2", "dlv_3"}}, kNow + 2);
+  publish_one("ws_b", "msg_4", {{"ep_2", "dlv_4"}}, kNow + 3);
+  EXPECT_EQ(counts(kNow + 10, 100), (std::pair<std::int64_t, std::int64_t>{4, 0}));
+  EXPECT_EQ(counts(kNow + 1, 100), (std::pair<std::int64_t, std::int64_t>{2, 2}));  // due at exactly then counts as due
+  EXPECT_EQ(counts(kNow + 10, 3), (std::pair<std::int64_t, std::int64_t>{3, 0}));   // at least 3
+  EXPECT_EQ(counts(kNow - 1, 2), (std::pair<std::int64_t, std::int64_t>{0, 2}));
+
+  // Claimed ones are still open; finished ones are not; a retry is due later.
+  auto claimed = claim(kNow + 10, 3);
+  ASSERT_EQ(claimed.size(), 3U);
+  EXPECT_EQ(counts(kNow + 10, 100), (std::pair<std::int64_t, std::int64_t>{4, 0}));
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(claimed[0].delivery, "att_1", 1, kNow + 10), DeliveryState::succeeded),
+      make_record(make_attempt(claimed[1].delivery, "att_2", 1, kNow + 10), DeliveryState::failed),
+      make_record(make_attempt(claimed[2].delivery, "att_3", 1, kNow + 10), DeliveryState::retrying, kNow + kHour)}));
+  EXPECT_EQ(counts(kNow + 10, 100), (std::pair<std::int64_t, std::int64_t>{1, 1}));
+}
+
 TEST_P(StoreTest, ClaimRespectsDueTime) {
   seed_workspace("ws_a");
   seed_endpoint("ws_a", "ep_1");
