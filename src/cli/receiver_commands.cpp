@@ -1,12 +1,10 @@
 #include "cli/receiver_commands.hpp"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <ferry/verify.hpp>
 
 #include <chrono>
 #include <condition_variable>
-#include <csignal>
 #include <deque>
 #include <iostream>
 #include <memory>
@@ -19,6 +17,8 @@
 
 #include "api/http_server.hpp"
 #include "cli/definition_files.hpp"
+#include "cli/serve_settings.hpp"
+#include "cli/stop_signals.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "core/wire_profile.hpp"
@@ -378,30 +378,16 @@ int run_listen(const ListenSettings& settings) {
       settings.forward_to.rfind("https://", 0) != 0) {
     return bad_input("listen", "--forward-to must be an http:// or https:// URL");
   }
+  auto address = parse_listen_address("listen", settings.listen);
+  if (!address) return bad_input("listen", address.error().message);
   HttpServer::Config config;
-  const auto colon = settings.listen.rfind(':');
-  if (colon == std::string::npos) return bad_input("listen", "--listen must be HOST:PORT");
-  config.host = settings.listen.substr(0, colon);
-  try {
-    const int port = std::stoi(settings.listen.substr(colon + 1));
-    if (port < 0 || port > 65535) throw std::out_of_range("port");
-    config.port = static_cast<std::uint16_t>(port);
-  } catch (const std::exception&) {
-    return bad_input("listen", "--listen must be HOST:PORT with a port of 0 to 65535");
-  }
+  config.host = std::move(address->host);
+  config.port = address->port;
   config.max_body_bytes = kMaxBodyBytes;
   config.server_header = "ferry-listen";
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  // The stop signals wait for the main thread; the server's threads inherit
-  // the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
+  const StopSignals stop_signals;  // before the handler's and the server's threads start
   ListenHandler handler(std::move(*verifier), settings);
   auto server = HttpServer::start(config, handler);
   if (!server) {
@@ -412,8 +398,7 @@ int run_listen(const ListenSettings& settings) {
             << settings.check.profile
             << (settings.forward_to.empty() ? std::string() : "; forwarding to " + settings.forward_to) << ")"
             << std::endl;
-  int received = 0;
-  sigwait(&stop_signals, &received);
+  stop_signals.wait();
   (*server)->shutdown(kShutdownGrace);
   return 0;
 }

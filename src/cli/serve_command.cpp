@@ -15,6 +15,7 @@
 #include "api/http_server.hpp"
 #include "catalog/catalog_registry.hpp"
 #include "cli/definition_files.hpp"
+#include "cli/stop_signals.hpp"
 #include "core/ids.hpp"
 #include "core/subscription_index.hpp"
 #include "delivery/curl_transport.hpp"
@@ -92,13 +93,7 @@ Status load_catalog_files(const ServeSettings& settings, const WireProfiles& pro
 int run_serve(const ServeSettings& settings) {
   configure_logging(settings);
 
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const StopSignals stop_signals;  // before any thread starts
 
   std::error_code ec;
   std::filesystem::create_directories(settings.data_dir, ec);
@@ -195,13 +190,20 @@ int run_serve(const ServeSettings& settings) {
 
   Ingestor ingestor(the_store, subscriptions, clock, IngestConfig{},
                     [&scheduler](std::vector<NewDelivery> created) { scheduler.deliver_new(std::move(created)); });
-  ApiServices services{the_store,    ingestor,     subscriptions,
-                       catalogs,     profiles,     metrics,
-                       clock,        *targets,     [&scheduler] { scheduler.wake(); },
+  ApiServices services{the_store,
+                       ingestor,
+                       subscriptions,
+                       catalogs,
+                       profiles,
+                       metrics,
+                       clock,
+                       *targets,
+                       [&scheduler] { scheduler.wake(); },
                        [&scheduler](const std::string& workspace_id, const std::string& endpoint_id) {
                          scheduler.endpoints_changed(workspace_id, endpoint_id);
                        },
-                       admin_token->token, kFerryVersion};
+                       admin_token->token,
+                       kFerryVersion};
   ApiHandler api(services, settings.api_workers,
                  ApiRateLimiter::Limits{static_cast<double>(settings.api_rate_limit),
                                         static_cast<double>(settings.admin_rate_limit)});
@@ -236,8 +238,7 @@ int run_serve(const ServeSettings& settings) {
             << "data directory: " << settings.data_dir << std::endl;
   spdlog::info("listening on {}", (*server)->address());
 
-  int received = 0;
-  sigwait(&stop_signals, &received);
+  const int received = stop_signals.wait();
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
 
   // Order matters: requests in flight finish (their publishes commit) before

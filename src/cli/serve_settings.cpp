@@ -140,6 +140,21 @@ Result<std::chrono::milliseconds> to_duration(const std::string& name, const std
 
 }  // namespace
 
+Result<ListenAddress> parse_listen_address(const std::string& flag, const std::string& text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return bad(flag, "must be HOST:PORT");
+  ListenAddress address;
+  address.host = text.substr(0, colon);
+  if (address.host.size() >= 2 && address.host.front() == '[' && address.host.back() == ']') {
+    address.host = address.host.substr(1, address.host.size() - 2);
+  }
+  if (address.host.empty()) address.host = "0.0.0.0";
+  auto port = to_integer<std::uint16_t>(flag, text.substr(colon + 1), 0, 65535);
+  if (!port) return port.error();
+  address.port = *port;
+  return address;
+}
+
 Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::string>& texts) {
   ServeSettings settings;
   auto text = [&](const std::string& name) -> std::string {
@@ -151,17 +166,10 @@ Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::stri
     return {};
   };
 
-  const std::string listen = text("listen");
-  const std::size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return bad("listen", "must be HOST:PORT");
-  settings.listen_host = listen.substr(0, colon);
-  if (settings.listen_host.size() >= 2 && settings.listen_host.front() == '[' && settings.listen_host.back() == ']') {
-    settings.listen_host = settings.listen_host.substr(1, settings.listen_host.size() - 2);
-  }
-  if (settings.listen_host.empty()) settings.listen_host = "0.0.0.0";
-  auto port = to_integer<std::uint16_t>("listen", listen.substr(colon + 1), 0, 65535);
-  if (!port) return port.error();
-  settings.listen_port = *port;
+  auto listen = parse_listen_address("listen", text("listen"));
+  if (!listen) return listen.error();
+  settings.listen_host = std::move(listen->host);
+  settings.listen_port = listen->port;
 
   settings.data_dir = text("data-dir");
   if (settings.data_dir.empty()) return bad("data-dir", "must not be empty");

@@ -40,7 +40,7 @@ struct ServeSettings {
   int http_threads = 2;
   int api_workers = 4;
   int api_rate_limit = 1000;  // requests/s per workspace API key; 0: unlimited
-  int admin_rate_limit = 0;  // requests/s for the admin token; 0: unlimited
+  int admin_rate_limit = 0;   // requests/s for the admin token; 0: unlimited
   std::string log_level = "info";
   std::string log_format = "text";
   bool verify_tls = true;
@@ -61,6 +61,14 @@ const std::vector<SettingSpec>& serve_setting_specs();
 
 // Reads a TOML file into setting texts; unknown keys are an error.
 Result<std::map<std::string, std::string>> read_settings_file(const std::string& path);
+
+struct ListenAddress {
+  std::string host;  // brackets of an IPv6 literal removed; "" given as HOST means 0.0.0.0
+  std::uint16_t port = 0;
+};
+
+// "HOST:PORT" ("[::1]:PORT" for IPv6) as given to --listen; errors name `flag`.
+Result<ListenAddress> parse_listen_address(const std::string& flag, const std::string& text);
 
 // Types and validates the texts; errors name the setting.
 Result<ServeSettings> parse_serve_settings(const std::map<std::string, std::string>& texts);
