@@ -49,6 +49,30 @@ def log(message: str) -> None:
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+class Steps:
+    """Progress over a run's scenarios, as a line before each: a bar on a
+    terminal ("[#####.....] 5/18"), plain "step 5/18" otherwise. The bar is
+    printed, not redrawn in place, because the scenarios log between steps."""
+
+    WIDTH = 20
+
+    def __init__(self, total: int, terminal: Optional[bool] = None):
+        self.total = max(total, 1)
+        self.done = 0
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+
+    def line(self, what: str) -> str:
+        self.done += 1
+        count = f"{min(self.done, self.total)}/{self.total}"
+        if not self.terminal:
+            return f"step {count}: {what}"
+        filled = min(self.done, self.total) * self.WIDTH // self.total
+        return f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {count} {what}"
+
+    def start(self, what: str) -> None:
+        log(self.line(what))
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05,
                what: str = "condition") -> Any:
     """Polls predicate until truthy; raises BenchError after timeout seconds."""

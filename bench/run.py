@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from benchlib import (REPO, BenchError, KeepAliveClient, MissingTool, Node, Proc, Receiver, build, build_type_of,
+from benchlib import (REPO, BenchError, Steps, KeepAliveClient, MissingTool, Node, Proc, Receiver, build, build_type_of,
                       cpu_seconds, endpoint_concurrency, ensure_wrk, filesystem_of, fmt_rate, fmt_ratio,
                       git_revision, healthz_limit, http_json, log, lscpu_model, machine, median_of, quarter_rates,
                       receiver_limit, run_main, status_kib, utc_now_text, wait_delivered, write_benchmarks)
@@ -183,6 +183,7 @@ class Ctx:
     endpoint_concurrency: int
     seeded: dict[int, dict] = field(default_factory=dict)  # stored count -> seed template
     problems: list[str] = field(default_factory=list)
+    steps: Steps = field(default_factory=lambda: Steps(1))
 
     def bin(self, name: str) -> Path:
         return self.build_dir / name if name == "ferry" else self.build_dir / "bench" / name
@@ -668,7 +669,7 @@ def measure_run(ctx: Ctx, run: int, failures: list[dict]) -> dict:
     def attempt(name: str, fn: Callable[[], dict]) -> Optional[dict]:
         if name not in a.scenarios:
             return None
-        log(f"run {run}: {name}")
+        ctx.steps.start(f"run {run}: {name}")
         try:
             value = fn()
         except KeyboardInterrupt:
@@ -969,7 +970,8 @@ def main(argv: list[str]) -> int:
     try:
         receiver = Receiver(build_dir / "bench" / "ferry_bench_receiver", workdir, args.receiver_threads)
         ctx = Ctx(args=args, build_dir=build_dir, workdir=workdir, receiver=receiver,
-                  token="adm_" + secrets.token_hex(16), endpoint_concurrency=info["endpoint_concurrency"])
+                  token="adm_" + secrets.token_hex(16), endpoint_concurrency=info["endpoint_concurrency"],
+                  steps=Steps(args.runs * len([s for s in SCENARIOS if s in args.scenarios])))
         for run in range(1, args.runs + 1):
             runs.append(measure_run(ctx, run, failures))
     finally:
