@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "api/api_support.hpp"
+#include "core/portal_token.hpp"
 #include "core/signature.hpp"
 
 namespace ferry {
@@ -70,7 +71,12 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
   }
   const std::string_view token = header->substr(kBearer.size());
   if (!services_.admin_token.empty() && constant_time_equals(token, services_.admin_token)) {
-    return Caller{true, "", ""};
+    return Caller{true, "", "", false};
+  }
+  if (token.starts_with(kPortalTokenPrefix) && !services_.admin_token.empty()) {
+    auto grant = read_portal_token(portal_signing_key(services_.admin_token), token, services_.clock.now_ms() / 1000);
+    if (!grant) return grant.error();
+    return Caller{false, grant->workspace_id, "portal:" + grant->workspace_id, true};
   }
   // Keys are looked up by the SHA-256 of the whole token: the stored hash
   // reveals nothing, and equal hashes mean equal tokens.
@@ -79,7 +85,7 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
     if (key.error().code == ErrorCode::not_found) return make_error(ErrorCode::unauthorized, "unknown token");
     return key.error();
   }
-  return Caller{false, key->workspace_id, key->id};
+  return Caller{false, key->workspace_id, key->id, false};
 }
 
 void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono::steady_clock::time_point received) {
@@ -109,11 +115,15 @@ void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono:
       return;
     }
     call.caller = std::move(*caller);
+    if (call.caller.portal && match.access != Access::workspace_or_portal && match.access != Access::any_or_portal) {
+      call.respond(error_response(403, "forbidden", "a portal link cannot use this route"));
+      return;
+    }
     if (const UnixMillis wait_ms = rate_limiter_.admit(call.caller, services_.clock.now_ms()); wait_ms > 0) {
       services_.metrics.http_requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
       const auto seconds = std::to_string((wait_ms + 999) / 1000);
-      auto response = error_response(429, "rate_limited",
-                                     "too many requests with this token; retry after " + seconds + " s");
+      auto response =
+          error_response(429, "rate_limited", "too many requests with this token; retry after " + seconds + " s");
       response.headers.emplace_back("retry-after", seconds);
       call.respond(std::move(response));
       return;

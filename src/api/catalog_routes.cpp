@@ -22,7 +22,7 @@ nlohmann::json catalog_json(const CatalogSettings& settings, const CatalogSnapsh
 
 void add_catalog_routes(Router& router, const ApiServices& services) {
   const ApiServices* s = &services;
-  router.add("GET", "/api/v1/catalogs", Access::any, [s](ApiCall& call) {
+  router.add("GET", "/api/v1/catalogs", Access::any_or_portal, [s](ApiCall& call) {
     const auto snapshot = s->catalogs.snapshot();
     nlohmann::json data = nlohmann::json::array();
     for (const CatalogSettings* settings : snapshot->catalogs()) {
@@ -30,7 +30,7 @@ void add_catalog_routes(Router& router, const ApiServices& services) {
     }
     call.respond(json_response(200, {{"data", std::move(data)}}));
   });
-  router.add("GET", "/api/v1/catalogs/{name}", Access::any, [s](ApiCall& call) {
+  router.add("GET", "/api/v1/catalogs/{name}", Access::any_or_portal, [s](ApiCall& call) {
     const auto snapshot = s->catalogs.snapshot();
     const std::string name = call.params["name"];
     const CatalogSettings* settings = name.empty() ? nullptr : snapshot->catalog(name);

@@ -194,19 +194,19 @@ void send_test_event(ApiCall& call, const ApiServices& services) {
 void add_endpoint_routes(Router& router, const ApiServices& services) {
   const ApiServices* s = &services;
   const std::string base = "/api/v1/workspaces/{ws}/endpoints";
-  router.add("POST", base, Access::workspace, [s](ApiCall& call) { create_endpoint(call, *s); });
-  router.add("GET", base, Access::workspace, [s](ApiCall& call) {
+  router.add("POST", base, Access::workspace_or_portal, [s](ApiCall& call) { create_endpoint(call, *s); });
+  router.add("GET", base, Access::workspace_or_portal, [s](ApiCall& call) {
     auto page = page_request(call.request.query);
     if (!page) return call.respond(error_response(page.error()));
     respond_with(call, s->store.list_endpoints(call.params["ws"], *page), 200,
                  [](const Page<Endpoint>& listed) { return page_to_json(listed); });
   });
-  router.add("GET", base + "/{ep}", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", base + "/{ep}", Access::workspace_or_portal, [s](ApiCall& call) {
     respond_with(call, s->store.get_endpoint(call.params["ws"], call.params["ep"]), 200,
                  [](const Endpoint& endpoint) { return to_json(endpoint); });
   });
-  router.add("PATCH", base + "/{ep}", Access::workspace, [s](ApiCall& call) { update_endpoint(call, *s); });
-  router.add("DELETE", base + "/{ep}", Access::workspace, [s](ApiCall& call) {
+  router.add("PATCH", base + "/{ep}", Access::workspace_or_portal, [s](ApiCall& call) { update_endpoint(call, *s); });
+  router.add("DELETE", base + "/{ep}", Access::workspace_or_portal, [s](ApiCall& call) {
     if (auto deleted = s->store.delete_endpoint(call.params["ws"], call.params["ep"]); !deleted) {
       return call.respond(error_response(deleted.error()));
     }
@@ -215,9 +215,11 @@ void add_endpoint_routes(Router& router, const ApiServices& services) {
     }
     call.respond(no_content());
   });
-  router.add("POST", base + "/{ep}/secret/rotate", Access::workspace, [s](ApiCall& call) { rotate_secret(call, *s); });
-  router.add("POST", base + "/{ep}/test", Access::workspace, [s](ApiCall& call) { send_test_event(call, *s); });
-  router.add("GET", base + "/{ep}/deliveries", Access::workspace, [s](ApiCall& call) {
+  router.add("POST", base + "/{ep}/secret/rotate", Access::workspace_or_portal,
+             [s](ApiCall& call) { rotate_secret(call, *s); });
+  router.add("POST", base + "/{ep}/test", Access::workspace_or_portal,
+             [s](ApiCall& call) { send_test_event(call, *s); });
+  router.add("GET", base + "/{ep}/deliveries", Access::workspace_or_portal, [s](ApiCall& call) {
     auto page = page_request(call.request.query);
     if (!page) return call.respond(error_response(page.error()));
     DeliveryQuery query;
@@ -233,7 +235,7 @@ void add_endpoint_routes(Router& router, const ApiServices& services) {
     respond_with(call, s->store.list_deliveries_for_endpoint(call.params["ws"], call.params["ep"], query), 200,
                  [](const Page<Delivery>& listed) { return page_to_json(listed); });
   });
-  router.add("GET", base + "/{ep}/attempts", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", base + "/{ep}/attempts", Access::workspace_or_portal, [s](ApiCall& call) {
     auto page = page_request(call.request.query);
     if (!page) return call.respond(error_response(page.error()));
     if (auto endpoint = s->store.get_endpoint(call.params["ws"], call.params["ep"]); !endpoint) {

@@ -105,7 +105,7 @@ void add_event_type_routes(Router& router, const ApiServices& services) {
   const ApiServices* s = &services;
   // ?catalog=NAME lists one catalog's types (default: every catalog's);
   // ?include_archived=true lists archived ones too.
-  router.add("GET", "/api/v1/event-types", Access::any, [s](ApiCall& call) {
+  router.add("GET", "/api/v1/event-types", Access::any_or_portal, [s](ApiCall& call) {
     const auto catalog = query_param(call.request.query, "catalog");
     const bool include_archived = query_param(call.request.query, "include_archived").value_or("") == "true";
     const auto snapshot = s->catalogs.snapshot();
@@ -120,7 +120,7 @@ void add_event_type_routes(Router& router, const ApiServices& services) {
     call.respond(json_response(200, {{"data", std::move(data)}}));
   });
   router.add("POST", "/api/v1/event-types", Access::admin, [s](ApiCall& call) { create_event_type(call, *s); });
-  router.add("GET", "/api/v1/event-types/{name}", Access::any, [s](ApiCall& call) {
+  router.add("GET", "/api/v1/event-types/{name}", Access::any_or_portal, [s](ApiCall& call) {
     respond_with(call, s->store.get_event_type(catalog_param(call), call.params["name"]), 200,
                  [](const EventType& type) { return to_json(type); });
   });

@@ -115,17 +115,17 @@ void add_message_routes(Router& router, const ApiServices& services) {
   const std::string base = "/api/v1/workspaces/{ws}/messages";
   router.add("POST", base, Access::workspace, [s](ApiCall& call) { publish(call, *s); });
   router.add("POST", base + "/batch", Access::workspace, [s](ApiCall& call) { publish_batch(call, *s); });
-  router.add("GET", base, Access::workspace, [s](ApiCall& call) { list_messages(call, *s); });
-  router.add("GET", base + "/{msg}", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", base, Access::workspace_or_portal, [s](ApiCall& call) { list_messages(call, *s); });
+  router.add("GET", base + "/{msg}", Access::workspace_or_portal, [s](ApiCall& call) {
     respond_with(call, s->store.get_message(call.params["ws"], call.params["msg"]), 200,
                  [](const Message& message) { return to_json(message); });
   });
-  router.add("GET", base + "/{msg}/deliveries", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", base + "/{msg}/deliveries", Access::workspace_or_portal, [s](ApiCall& call) {
     list_for_message(call, *s, [s](const std::string& ws, const std::string& msg) {
       return s->store.list_deliveries_for_message(ws, msg);
     });
   });
-  router.add("GET", base + "/{msg}/attempts", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", base + "/{msg}/attempts", Access::workspace_or_portal, [s](ApiCall& call) {
     list_for_message(call, *s, [s](const std::string& ws, const std::string& msg) {
       return s->store.list_attempts_for_message(ws, msg);
     });

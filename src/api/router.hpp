@@ -16,8 +16,9 @@ namespace ferry {
 // Who is calling: the admin, or the holder of one workspace's API key.
 struct Caller {
   bool admin = false;
-  std::string workspace_id;  // for a workspace key
-  std::string key_id;        // for a workspace key
+  std::string workspace_id;  // for a workspace key or a portal link
+  std::string key_id;        // for a workspace key; the rate limit's bucket
+  bool portal = false;       // a customer-portal link (core/portal_token.hpp)
 };
 
 // Who may call a route.
@@ -26,6 +27,11 @@ enum class Access {
   any,        // admin or any workspace key
   admin,      // admin only (a workspace key gets 403)
   workspace,  // admin, or the key of the route's {ws}; another workspace's key gets 404
+  // As workspace and any, and also open to a customer-portal link (of that
+  // {ws}): what a workspace's own customers may see and do. Every other
+  // route refuses a portal link with 403.
+  workspace_or_portal,
+  any_or_portal,
 };
 
 struct PathParams {

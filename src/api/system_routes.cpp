@@ -21,7 +21,7 @@ void add_system_routes(Router& router, const ApiServices& services) {
     call.respond(std::move(response));
   });
   // Every profile in full, in the format of a profile file (docs/profiles.md).
-  router.add("GET", "/api/v1/profiles", Access::any, [s = &services](ApiCall& call) {
+  router.add("GET", "/api/v1/profiles", Access::any_or_portal, [s = &services](ApiCall& call) {
     nlohmann::json data = nlohmann::json::array();
     for (const WireProfile* profile : s->profiles.all()) {
       data.push_back(nlohmann::json::parse(wire_profile_to_json(*profile)));

@@ -2,7 +2,9 @@
 #include "api/api_support.hpp"
 #include "api/json_views.hpp"
 #include "core/ids.hpp"
+#include "core/portal_token.hpp"
 #include "core/signature.hpp"
+#include "core/time_format.hpp"
 
 namespace ferry {
 
@@ -137,13 +139,43 @@ void create_api_key(ApiCall& call, const ApiServices& services) {
   call.respond(json_response(201, json));
 }
 
+// Default and longest life of a portal link: long enough for a support
+// session or a page left open, short enough that a link pasted somewhere
+// stops working soon.
+constexpr long long kPortalLinkSeconds = 3600;
+constexpr long long kPortalLinkMaxSeconds = 7 * 24 * 3600;
+
+void create_portal_link(ApiCall& call, const ApiServices& services) {
+  long long expires_in = kPortalLinkSeconds;
+  if (!call.request.body.empty()) {
+    auto body = json_object_body(call.request);
+    if (!body) return call.respond(error_response(body.error()));
+    if (auto it = body->find("expires_in"); it != body->end()) {
+      if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > kPortalLinkMaxSeconds) {
+        return call.respond(error_response(
+            422, "unprocessable",
+            "\"expires_in\" must be a whole number of seconds from 1 to " + std::to_string(kPortalLinkMaxSeconds)));
+      }
+      expires_in = it->get<long long>();
+    }
+  }
+  PortalGrant grant{call.params["ws"], services.clock.now_ms() / 1000 + expires_in};
+  const std::string token = mint_portal_token(portal_signing_key(services.admin_token), grant);
+  // The token rides in the fragment, which browsers never send to a server
+  // or put in a Referer, so proxies and logs do not collect it.
+  call.respond(json_response(201, {{"workspace_id", grant.workspace_id},
+                                   {"token", token},
+                                   {"path", "/ui/portal#token=" + token},
+                                   {"expires_at", format_rfc3339(grant.expires_at_s * 1000)}}));
+}
+
 }  // namespace
 
 void add_workspace_routes(Router& router, const ApiServices& services) {
   const ApiServices* s = &services;
   router.add("POST", "/api/v1/workspaces", Access::admin, [s](ApiCall& call) { create_workspace(call, *s); });
   router.add("GET", "/api/v1/workspaces", Access::any, [s](ApiCall& call) { list_workspaces(call, *s); });
-  router.add("GET", "/api/v1/workspaces/{ws}", Access::workspace, [s](ApiCall& call) {
+  router.add("GET", "/api/v1/workspaces/{ws}", Access::workspace_or_portal, [s](ApiCall& call) {
     respond_with(call, s->store.get_workspace(call.params["ws"]), 200, [](const Workspace& w) { return to_json(w); });
   });
   router.add("PATCH", "/api/v1/workspaces/{ws}", Access::workspace, [s](ApiCall& call) { update_workspace(call, *s); });
@@ -154,6 +186,8 @@ void add_workspace_routes(Router& router, const ApiServices& services) {
     if (s->endpoints_changed) s->endpoints_changed(id, "");
     call.respond(no_content());
   });
+  router.add("POST", "/api/v1/workspaces/{ws}/portal-links", Access::workspace,
+             [s](ApiCall& call) { create_portal_link(call, *s); });
   router.add("POST", "/api/v1/workspaces/{ws}/api-keys", Access::admin,
              [s](ApiCall& call) { create_api_key(call, *s); });
   router.add("GET", "/api/v1/workspaces/{ws}/api-keys", Access::admin, [s](ApiCall& call) {

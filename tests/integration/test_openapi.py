@@ -184,6 +184,7 @@ class OpenApiTest(FerryTestCase):
             "updateWorkspace": (key, {}, {"name": "OpenAPI (renamed)"}, {}, "key"),
             "deleteWorkspace": ({"ws": f["ws_gone"]}, {}, None, {}, "admin"),
             "createApiKey": (key, {}, {"name": "another"}, {}, "admin"),
+            "createPortalLink": (key, {}, {"expires_in": 600}, {}, "key"),
             "listApiKeys": (key, {}, None, {}, "admin"),
             "deleteApiKey": ({"ws": ws, "key": f["key_gone"]}, {}, None, {}, "admin"),
             "createEndpoint": (key, {}, {"url": recv, "filter_types": ["never.sent"], "enabled": True}, {}, "key"),

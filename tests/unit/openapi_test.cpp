@@ -58,6 +58,8 @@ const char* access_name(Access access) {
     case Access::any: return "any";
     case Access::admin: return "admin";
     case Access::workspace: return "workspace";
+    case Access::workspace_or_portal: return "workspace_or_portal";
+    case Access::any_or_portal: return "any_or_portal";
   }
   return "?";
 }
@@ -161,6 +163,8 @@ TEST_F(OpenApi, EveryOperationIsARoute) {
 TEST_F(OpenApi, SecurityMatchesEachRoutesAccess) {
   const json admin_only = json::array({{{"adminToken", json::array()}}});
   const json admin_or_key = json::array({{{"adminToken", json::array()}}, {{"apiKey", json::array()}}});
+  const json admin_key_or_portal = json::array(
+      {{{"adminToken", json::array()}}, {{"apiKey", json::array()}}, {{"portalToken", json::array()}}});
   for (const auto& route : routes()) {
     const json* operation = operation_of(route);
     if (operation == nullptr) continue;  // reported by EveryRouteIsDocumented
@@ -174,6 +178,8 @@ TEST_F(OpenApi, SecurityMatchesEachRoutesAccess) {
       case Access::admin: EXPECT_EQ(security, admin_only); break;
       case Access::any:
       case Access::workspace: EXPECT_EQ(security, admin_or_key); break;
+      case Access::workspace_or_portal:
+      case Access::any_or_portal: EXPECT_EQ(security, admin_key_or_portal); break;
     }
     if (route.access != Access::open) {
       EXPECT_TRUE(responses.contains("401"));
@@ -182,7 +188,7 @@ TEST_F(OpenApi, SecurityMatchesEachRoutesAccess) {
     if (route.access == Access::admin) {
       EXPECT_TRUE(responses.contains("403"));
     }
-    if (route.access == Access::workspace) {
+    if (route.access == Access::workspace || route.access == Access::workspace_or_portal) {
       EXPECT_TRUE(responses.contains("404"));
     }
   }
