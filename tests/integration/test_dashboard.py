@@ -9,9 +9,10 @@ DashboardBrowserTest: a real Chromium (Debian's `chromium`, driven by
 playwright-core from tests/node/dashboard_e2e.mjs) signs in with the admin
 token, picks a workspace, creates an endpoint at the test receiver, disables
 and enables it, sends a test event and sees its attempt's status 200, signs
-out; then opens a portal link minted through the API and sees that
-workspace's endpoints, while a call to another workspace from the page gets
-404. The screenshots are kept in the test's temporary directory (their paths
+out; signs in with a workspace key (its workspace only); then opens a portal
+link minted through the API and sees that workspace's endpoints, while a call
+to another workspace from the page gets 404; deletes one endpoint there; an
+altered link and a missing one show why. The screenshots are kept in the test's temporary directory (their paths
 are printed; FERRY_KEEP_DATA=1 keeps them)."""
 
 import json
@@ -145,6 +146,7 @@ class DashboardBrowserTest(FerryTestCase):
         other = self.api.create_workspace("Someone else", ws_id="dash-other")["id"]
         existing = self.api.create_endpoint(ws, self.receiver.url("/dash/existing"), filter_types=["nothing.*"])
         self.api.create_endpoint(other, self.receiver.url("/dash/other"))
+        key = self.api.create_api_key(ws)["token"]
         link = self.api.expect(self.api.post(f"/api/v1/workspaces/{ws}/portal-links", {}), 201)
         endpoint_url = self.receiver.url("/dash/hook")
 
@@ -154,6 +156,7 @@ class DashboardBrowserTest(FerryTestCase):
         config = {
             "base_url": self.server.base_url,
             "admin_token": self.server.admin_token,
+            "workspace_key": key,
             "workspace": ws,
             "endpoint_url": endpoint_url,
             "event_type": "dash.ping",
@@ -175,6 +178,7 @@ class DashboardBrowserTest(FerryTestCase):
         endpoints = self.api.expect(self.api.get(f"/api/v1/workspaces/{ws}/endpoints"), 200)["data"]
         created = [e for e in endpoints if e["url"] == endpoint_url]
         self.assertEqual(len(created), 1, endpoints)
+        self.assertNotIn(existing["id"], [e["id"] for e in endpoints])  # deleted from the portal
         self.assertTrue(created[0]["enabled"])
         self.assertEqual(created[0]["filter_types"], ["dash.ping", "other.*"])
         received = self.receiver.received("/dash/hook")

@@ -1,7 +1,7 @@
 // Drives the dashboard (/ui) and the customer portal (/ui/portal) in a real
 // Chromium through playwright-core; run by tests/integration/test_dashboard.py.
 // Input: one JSON object on stdin:
-//   {"base_url", "admin_token", "workspace", "endpoint_url", "event_type",
+//   {"base_url", "admin_token", "workspace_key", "workspace", "endpoint_url", "event_type",
 //    "portal_path", "portal_endpoint_urls", "other_workspace", "screenshots",
 //    "chromium"}
 // Prints one line per step and the path of each screenshot ("screenshot: …");
@@ -93,6 +93,20 @@ try {
   if (await page.evaluate(() => sessionStorage.getItem('ferry.token')) !== null) fail('token kept after sign-out');
   log('signed out');
 
+  // --- A workspace key sees its own workspace only, chosen at once; a reload
+  // keeps the tab signed in.
+  await page.getByLabel('Admin token or workspace key', { exact: true }).fill(input.workspace_key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const heading = page.getByRole('heading', { name: `Endpoints — ${input.workspace}` });
+  await heading.waitFor();
+  const options = await page.getByLabel('Workspace', { exact: true }).locator('option').allTextContents();
+  if (options.length !== 2 || !options[1].includes(`(${input.workspace})`)) fail(`a key's workspaces: ${options}`);
+  await page.reload();
+  await heading.waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Admin token or workspace key', { exact: true }).waitFor();
+  log(`signed in with a workspace key: ${options[1]}; signed out`);
+
   // --- The portal: the token in the fragment, then gone from the address bar.
   const portal = await context.newPage();
   current = portal;
@@ -116,6 +130,29 @@ try {
   if (other.status !== 404) fail(`another workspace from the portal: ${other.status} ${other.body}`);
   log(`another workspace from the portal: ${other.status}`);
   await screenshot(portal, 'portal');
+
+  // Deleting asks first; the row goes once accepted.
+  const doomed = portal.locator('#endpoint-table tbody tr', { hasText: input.portal_endpoint_urls[0] });
+  portal.once('dialog', (dialog) => dialog.accept());
+  await doomed.getByRole('button', { name: /^Delete/ }).click();
+  await doomed.waitFor({ state: 'detached' });
+  log(`deleted ${input.portal_endpoint_urls[0]} from the portal`);
+
+  // An altered link, and none at all, say so.
+  const altered = input.portal_path.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+  const bad = await context.newPage();
+  current = bad;
+  await bad.goto(`${input.base_url}${altered}`);
+  await bad.locator('#error').waitFor({ state: 'visible' });
+  const badText = await bad.locator('#error').textContent();
+  if (!badText.startsWith('401')) fail(`altered portal link: ${badText}`);
+  const none = await context.newPage();
+  current = none;
+  await none.goto(`${input.base_url}/ui/portal`);
+  await none.locator('#error').waitFor({ state: 'visible' });
+  const noneText = await none.locator('#error').textContent();
+  if (!noneText.includes('portal link')) fail(`portal without a link: ${noneText}`);
+  log(`altered link: ${badText}; no link: ${noneText}`);
 
   // No page error, and nothing refused by the Content-Security-Policy (the
   // answers of 4xx the test provoked are logged by Chromium as errors too).
