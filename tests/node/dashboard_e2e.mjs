@@ -43,6 +43,19 @@ try {
   if (!/401/.test(errorText) || !/unknown token/.test(errorText)) fail(`unexpected sign-in error: ${errorText}`);
   log(`wrong token: ${errorText}`);
 
+  // The focused control shows it (outline of :focus-visible after a Tab).
+  await page.getByLabel('Admin token or workspace key', { exact: true }).focus();
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const active = document.activeElement;
+    const style = getComputedStyle(active);
+    return { id: active.id, text: active.textContent, outline: `${style.outlineStyle} ${style.outlineWidth}` };
+  });
+  if (focused.text !== 'Sign in' || !focused.outline.startsWith('solid')) {
+    fail(`after Tab from the token field: ${JSON.stringify(focused)}`);
+  }
+  await page.keyboard.press('Shift+Tab');
+
   // Keyboard only: type the token and press Enter.
   await page.getByLabel('Admin token or workspace key', { exact: true }).fill(input.admin_token);
   await page.keyboard.press('Enter');
