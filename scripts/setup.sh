@@ -17,6 +17,7 @@ PACKAGES=(
   python3 python3-jsonschema nodejs npm ca-certificates curl wrk
   e2fsprogs util-linux systemd
   prometheus  # for promtool: the tests check /metrics with `promtool check metrics`
+  chromium    # the dashboard's browser test (tests/node/dashboard_e2e.mjs, driven by playwright-core)
 )
 
 if [[ "$(id -u)" -eq 0 ]]; then

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "api/api_support.hpp"
+#include "api/ui_assets.hpp"
 #include "core/portal_token.hpp"
 #include "core/signature.hpp"
 
@@ -89,6 +90,14 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
 }
 
 void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono::steady_clock::time_point received) {
+  // The dashboard's files (/ui, /ui/…) are served here, outside the router:
+  // they are static pages, not API operations, so they stay out of the
+  // OpenAPI document and of the per-route metrics (their series would be one
+  // per file), and need no token (the page's own API calls carry it).
+  if (auto page = serve_ui(request)) {
+    respond(std::move(*page));
+    return;
+  }
   auto matched = router_.match(request.method, request.path);
   // Labelled by the route's pattern, never the path: ids would make a
   // series per resource.
