@@ -10,15 +10,8 @@ foreach(var INPUT OUTPUT HEADER FUNCTION)
   endif()
 endforeach()
 
-file(READ "${INPUT}" hex HEX)
-string(LENGTH "${hex}" hex_length)
-if(hex_length EQUAL 0)
-  message(FATAL_ERROR "embed_file.cmake: ${INPUT} is empty")
-endif()
-# Sixteen bytes a line.
-string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-string(REPEAT "0x[0-9a-f][0-9a-f]," 16 line)
-string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
+include("${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake")
+ferry_embed_bytes("${INPUT}" bytes)
 get_filename_component(input_name "${INPUT}" NAME)
 
 file(WRITE "${OUTPUT}.tmp"

@@ -201,7 +201,7 @@ HttpResponse route(HttpRequest request) {
   auto matched = router().match(request.method, request.path);
   if (auto* miss = std::get_if<ferry::Router::Miss>(&matched)) {
     if (*miss == ferry::Router::Miss::method_not_allowed) {
-      return ferry::error_response(405, "method_not_allowed", "method " + request.method + " not allowed on this path");
+      return ferry::method_not_allowed(request.method);
     }
     return ferry::error_response(404, "not_found", "no such route");
   }

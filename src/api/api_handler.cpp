@@ -75,7 +75,7 @@ Result<Caller> ApiHandler::authenticate(const HttpRequest& request) const {
     return Caller{true, "", "", false};
   }
   if (token.starts_with(kPortalTokenPrefix) && !services_.admin_token.empty()) {
-    auto grant = read_portal_token(portal_signing_key(services_.admin_token), token, services_.clock.now_ms() / 1000);
+    auto grant = read_portal_token(services_.portal_key, token, services_.clock.now_ms() / 1000);
     if (!grant) return grant.error();
     return Caller{false, grant->workspace_id, "portal:" + grant->workspace_id, true};
   }
@@ -107,7 +107,7 @@ void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono:
               received, std::move(respond));
   if (auto* miss = std::get_if<Router::Miss>(&matched)) {
     if (*miss == Router::Miss::method_not_allowed) {
-      respond(error_response(405, "method_not_allowed", "method " + request.method + " not allowed on this path"));
+      respond(method_not_allowed(request.method));
     } else {
       respond(error_response(404, "not_found", "no such route"));
     }
@@ -132,7 +132,7 @@ void ApiHandler::dispatch(HttpRequest request, HttpRespond respond, std::chrono:
       services_.metrics.http_requests_rate_limited.fetch_add(1, std::memory_order_relaxed);
       const auto seconds = std::to_string((wait_ms + 999) / 1000);
       auto response =
-          error_response(429, "rate_limited", "too many requests with this token; retry after " + seconds + " s");
+          error_response(429, kRateLimitedCode, "too many requests with this token; retry after " + seconds + " s");
       response.headers.emplace_back("retry-after", seconds);
       call.respond(std::move(response));
       return;

@@ -1,6 +1,5 @@
 #include "api/api_rate_limiter.hpp"
 
-
 namespace ferry {
 
 namespace {

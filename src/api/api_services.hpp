@@ -30,6 +30,7 @@ struct ApiServices {
   // went away: deliveries already on their way must go out as it is now.
   std::function<void(const std::string& workspace_id, const std::string& endpoint_id)> endpoints_changed;
   std::string admin_token;
+  std::string portal_key;  // portal_signing_key(admin_token), derived once
   std::string version;
 
   // After a change to one endpoint, before answering, so a publish after

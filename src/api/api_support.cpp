@@ -36,6 +36,10 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
+HttpResponse method_not_allowed(std::string_view method) {
+  return error_response(405, kMethodNotAllowedCode, "method " + std::string(method) + " not allowed on this path");
+}
+
 HttpResponse error_response(const Error& error) {
   nlohmann::json body = {{"code", error_code_name(error.code)}, {"message", error.message}};
   if (!error.path.empty()) body["path"] = error.path;
@@ -52,7 +56,8 @@ HttpResponse no_content() {
 Result<nlohmann::json> json_object_body(const HttpRequest& request) {
   // The body is judged by what it is, not by its Content-Type: `curl -d`
   // labels JSON as a form, and refusing that helps nobody.
-  if (json_deeper_than(request.body, kMaxJsonDepth)) return make_error(ErrorCode::unprocessable, json_too_deep_message());
+  if (json_deeper_than(request.body, kMaxJsonDepth))
+    return make_error(ErrorCode::unprocessable, json_too_deep_message());
   auto parsed = nlohmann::json::parse(request.body, nullptr, false);
   if (parsed.is_discarded()) return make_error(ErrorCode::bad_request, "request body is not valid JSON");
   if (!parsed.is_object()) return make_error(ErrorCode::unprocessable, "request body must be a JSON object");

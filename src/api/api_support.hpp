@@ -19,6 +19,8 @@ int http_status_of(ErrorCode code);
 HttpResponse json_response(int status, const nlohmann::json& body);
 HttpResponse error_response(int status, std::string_view code, std::string_view message);
 HttpResponse error_response(const Error& error);
+// 405 for a path that exists with other methods.
+HttpResponse method_not_allowed(std::string_view method);
 HttpResponse no_content();
 
 // The request body as a JSON object: 400 when it is not JSON, 422 when it is

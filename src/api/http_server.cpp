@@ -356,7 +356,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     const auto& req = parser_->get();
     if (has_too_many_header_fields(*parser_)) {
-      return send_error(http::status::request_header_fields_too_large, "headers_too_large",
+      return send_error(http::status::request_header_fields_too_large, kHeadersTooLargeCode,
                         "a request may have at most " + std::to_string(kMaxHeaderFields) + " header fields");
     }
     if (parser_->is_done()) return handle_request();
@@ -393,7 +393,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
                         "request body exceeds the limit of " + std::to_string(config.max_body_bytes) + " bytes");
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-      return send_error(http::status::request_header_fields_too_large, "headers_too_large",
+      return send_error(http::status::request_header_fields_too_large, kHeadersTooLargeCode,
                         "request headers exceed the limit of " + std::to_string(config.max_header_bytes) + " bytes");
     }
     // A request cut off by the peer or a timeout gets no answer: nobody is

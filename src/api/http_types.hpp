@@ -9,11 +9,17 @@
 
 namespace ferry {
 
+// Error codes written by the HTTP layer itself rather than from an ErrorCode
+// (core/result.hpp): the Error schema of the OpenAPI document lists both.
+inline constexpr std::string_view kMethodNotAllowedCode = "method_not_allowed";  // 405
+inline constexpr std::string_view kRateLimitedCode = "rate_limited";             // 429
+inline constexpr std::string_view kHeadersTooLargeCode = "headers_too_large";    // 431
+
 // A request as the router sees it: no sockets, so handlers run in unit tests.
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string, not percent-decoded
-  std::string query;   // after '?', empty if none
+  std::string method;                                        // "GET", "POST", ...
+  std::string path;                                          // without the query string, not percent-decoded
+  std::string query;                                         // after '?', empty if none
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
   std::string remote_address;

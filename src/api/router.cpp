@@ -69,8 +69,10 @@ std::variant<Router::Match, Router::Miss> Router::match(std::string_view method,
     for (std::size_t i = 0; i < segments.size() && matches; ++i) {
       const std::string& expected = route.segments[i];
       if (expected.size() > 2 && expected.front() == '{' && expected.back() == '}') {
-        if (segments[i].empty()) matches = false;
-        else params.values.emplace_back(expected.substr(1, expected.size() - 2), percent_decode(segments[i], false));
+        if (segments[i].empty())
+          matches = false;
+        else
+          params.values.emplace_back(expected.substr(1, expected.size() - 2), percent_decode(segments[i], false));
       } else {
         matches = expected == segments[i];
       }

@@ -32,7 +32,7 @@ std::optional<HttpResponse> serve_ui(const HttpRequest& request) {
     return std::nullopt;
   }
   if (request.method != "GET" && request.method != "HEAD") {
-    auto response = error_response(405, "method_not_allowed", "method " + request.method + " not allowed on this path");
+    auto response = method_not_allowed(request.method);
     response.headers.emplace_back("allow", "GET, HEAD");
     return response;
   }

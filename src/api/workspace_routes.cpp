@@ -160,7 +160,7 @@ void create_portal_link(ApiCall& call, const ApiServices& services) {
     }
   }
   PortalGrant grant{call.params["ws"], services.clock.now_ms() / 1000 + expires_in};
-  const std::string token = mint_portal_token(portal_signing_key(services.admin_token), grant);
+  const std::string token = mint_portal_token(services.portal_key, grant);
   // The token rides in the fragment, which browsers never send to a server
   // or put in a Referer, so proxies and logs do not collect it.
   call.respond(json_response(201, {{"workspace_id", grant.workspace_id},

@@ -15,11 +15,6 @@ namespace {
 constexpr long kConnectTimeoutMs = 5'000;
 constexpr long kRequestTimeoutMs = 60'000;
 
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
 std::string trim(std::string text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
@@ -101,7 +96,7 @@ Result<ApiAnswer> ApiClient::call(std::string_view method, std::string_view path
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response_body);
   if (!body.is_null()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request_body.c_str());
@@ -131,6 +126,11 @@ Result<ApiAnswer> ApiClient::call(std::string_view method, std::string_view path
   }
   return make_error(ErrorCode::internal,
                     method_text + " " + std::string(path) + " answered HTTP " + std::to_string(answer.status));
+}
+
+std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
 }
 
 std::string escape_path_segment(std::string_view segment) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,5 +57,9 @@ class ApiClient {
 // "%2F"-style escaping of one path segment (ids are safe already; names of
 // event types and user input may not be).
 std::string escape_path_segment(std::string_view segment);
+
+// A libcurl CURLOPT_WRITEFUNCTION that appends the bytes to the std::string
+// given as CURLOPT_WRITEDATA.
+std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* out);
 
 }  // namespace ferry

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_server.hpp"
+#include "cli/api_client.hpp"
 #include "cli/definition_files.hpp"
 #include "cli/serve_settings.hpp"
 #include "cli/stop_signals.hpp"
@@ -129,18 +130,6 @@ Result<SavedRequest> parse_saved_request(std::string_view text, bool headers_onl
   return saved;
 }
 
-// The first header of that name, ignoring case.
-std::optional<std::string> header_value(const Headers& headers, std::string_view name) {
-  for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
 // --- forwarding
 
 struct Forwarded {
@@ -150,11 +139,6 @@ struct Forwarded {
   std::string error;
   double milliseconds = 0;
 };
-
-std::size_t append_to(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
 
 Forwarded forward(CURL* curl, const std::string& url, const HttpRequest& request) {
   Forwarded result;
@@ -176,7 +160,7 @@ Forwarded forward(CURL* curl, const std::string& url, const HttpRequest& request
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, kForwardTimeoutMs);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_to_string);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   const auto started = std::chrono::steady_clock::now();
   const CURLcode rc = curl_easy_perform(curl);
@@ -284,7 +268,8 @@ class ListenHandler final : public HttpHandler {
       return {};
     };
     std::string type = field({"type", "event"});
-    std::string id = header_value(request.headers, "webhook-id").value_or(field({"id", "webhookId"}));
+    std::string id = std::string(request.header("webhook-id").value_or(""));
+    if (id.empty()) id = field({"id", "webhookId"});
     if (settings_.json) {
       nlohmann::json line = {{"received_at", received_at},
                              {"verified", verified.ok()},

@@ -17,6 +17,7 @@
 #include "cli/definition_files.hpp"
 #include "cli/stop_signals.hpp"
 #include "core/ids.hpp"
+#include "core/portal_token.hpp"
 #include "core/subscription_index.hpp"
 #include "delivery/curl_transport.hpp"
 #include "delivery/scheduler.hpp"
@@ -203,6 +204,7 @@ int run_serve(const ServeSettings& settings) {
                          scheduler.endpoints_changed(workspace_id, endpoint_id);
                        },
                        admin_token->token,
+                       portal_signing_key(admin_token->token),
                        kFerryVersion};
   ApiHandler api(services, settings.api_workers,
                  ApiRateLimiter::Limits{static_cast<double>(settings.api_rate_limit),

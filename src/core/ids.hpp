@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,10 @@ double random_unit();
 
 // Lowercase hex of the bytes.
 std::string to_hex(std::string_view bytes);
+
+// The bytes of lowercase hex, as to_hex writes it; nullopt for an odd length
+// or any other character (uppercase included, so that each value has one
+// spelling).
+std::optional<std::string> from_hex(std::string_view hex);
 
 }  // namespace ferry

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/ids.hpp"
 #include "core/signature.hpp"
 
 namespace ferry {
@@ -10,37 +11,6 @@ namespace {
 
 constexpr std::string_view kVersion = "v1";
 constexpr std::string_view kKeyLabel = "ferry customer portal tokens v1";
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char byte : bytes) {
-    const auto u = static_cast<unsigned char>(byte);
-    out.push_back(kDigits[u >> 4]);
-    out.push_back(kDigits[u & 0x0f]);
-  }
-  return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-bool from_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  out.clear();
-  out.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int high = hex_value(hex[i]);
-    const int low = hex_value(hex[i + 1]);
-    if (high < 0 || low < 0) return false;
-    out.push_back(static_cast<char>(high * 16 + low));
-  }
-  return true;
-}
 
 Error invalid() { return make_error(ErrorCode::unauthorized, "invalid portal token"); }
 
@@ -51,7 +21,7 @@ std::string portal_signing_key(std::string_view root_secret) { return hmac_sha25
 std::string mint_portal_token(std::string_view signing_key, const PortalGrant& grant) {
   const std::string payload =
       std::string(kVersion) + "\n" + grant.workspace_id + "\n" + std::to_string(grant.expires_at_s);
-  return std::string(kPortalTokenPrefix) + to_hex(payload) + "_" + to_hex(hmac_sha256(signing_key, payload));
+  return std::string(kPortalTokenPrefix) + to_hex(payload) + "_" + hmac_sha256_hex(signing_key, payload);
 }
 
 Result<PortalGrant> read_portal_token(std::string_view signing_key, std::string_view token, long long now_s) {
@@ -59,11 +29,13 @@ Result<PortalGrant> read_portal_token(std::string_view signing_key, std::string_
   token.remove_prefix(kPortalTokenPrefix.size());
   const auto separator = token.find('_');
   if (separator == std::string_view::npos) return invalid();
-  std::string payload;
-  std::string mac;
-  if (!from_hex(token.substr(0, separator), payload) || !from_hex(token.substr(separator + 1), mac)) return invalid();
-  // The signature first: nothing of an unsigned payload is believed.
-  if (!constant_time_equals(mac, hmac_sha256(signing_key, payload))) return invalid();
+  const std::optional<std::string> decoded = from_hex(token.substr(0, separator));
+  const std::string_view mac_hex = token.substr(separator + 1);
+  if (!decoded) return invalid();
+  const std::string& payload = *decoded;
+  // The signature first: nothing of an unsigned payload is believed. Comparing
+  // the hex spelling is exact, as to_hex has only one.
+  if (!constant_time_equals(mac_hex, hmac_sha256_hex(signing_key, payload))) return invalid();
   const auto first = payload.find('\n');
   const auto second = first == std::string::npos ? std::string::npos : payload.find('\n', first + 1);
   if (second == std::string::npos || payload.substr(0, first) != kVersion) return invalid();

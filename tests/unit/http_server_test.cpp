@@ -100,9 +100,7 @@ std::string error_code_of(const TestHttpResponse& response) {
   return json_of(response).at("error").at("code").get<std::string>();
 }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // --- the normal exchange ----------------------------------------------------
 
@@ -170,7 +168,8 @@ TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {
   auto server = start_server(handler);
   ASSERT_TRUE(server);
   TestHttpClient client(server->port());
-  ASSERT_TRUE(client.send(TestHttpClient::build_request("GET", "/a") + TestHttpClient::build_request("POST", "/b", "x") +
+  ASSERT_TRUE(client.send(TestHttpClient::build_request("GET", "/a") +
+                          TestHttpClient::build_request("POST", "/b", "x") +
                           TestHttpClient::build_request("GET", "/c")));
   for (const char* path : {"/a", "/b", "/c"}) {
     auto response = client.read_response();
@@ -333,8 +332,11 @@ TEST(HttpServer, ThrowingHandlerAnswers500AndServerCarriesOn) {
 
 TEST(HttpServer, InvalidHeadersFromHandlerAreDropped) {
   FunctionHandler handler([](HttpRequest, HttpRespond respond) {
-    respond(HttpResponse{200, "text/plain", "ok", {{"X-Good", "yes"}, {"X-Bad", "a\r\nInjected: 1"}, {"Bad Name", "x"},
-                                                  {"Content-Length", "999"}}});
+    respond(
+        HttpResponse{200,
+                     "text/plain",
+                     "ok",
+                     {{"X-Good", "yes"}, {"X-Bad", "a\r\nInjected: 1"}, {"Bad Name", "x"}, {"Content-Length", "999"}}});
   });
   auto server = start_server(handler);
   ASSERT_TRUE(server);
@@ -431,7 +433,7 @@ TEST(HttpServer, OversizedHeadersGet431) {
   auto response = client.request("GET", "/", {}, {{"X-Huge", std::string(4000, 'h')}});
   ASSERT_TRUE(response) << client.error();
   EXPECT_EQ(response->status, 431);
-  EXPECT_EQ(error_code_of(*response), "headers_too_large");
+  EXPECT_EQ(error_code_of(*response), kHeadersTooLargeCode);
   EXPECT_TRUE(client.wait_closed(3s));
   EXPECT_EQ(handler.calls, 0);
 }

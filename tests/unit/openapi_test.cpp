@@ -17,6 +17,7 @@
 #include "cli/serve_command.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "core/portal_token.hpp"
 #include "core/subscription_index.hpp"
 #include "core/wire_profile.hpp"
 #include "delivery/target_policy.hpp"
@@ -103,8 +104,10 @@ class OpenApi : public testing::Test {
     catalogs_ = std::make_unique<CatalogRegistry>(*store_, clock_);
     ingestor_ =
         std::make_unique<Ingestor>(*store_, subscriptions_, clock_, IngestConfig{}, [](std::vector<NewDelivery>) {});
-    ApiServices services{*store_, *ingestor_, subscriptions_, *catalogs_, profiles_,     metrics_,
-                         clock_,  targets_,   [] {},          {},         "admin-token", kFerryVersion};
+    ApiServices services{*store_,      *ingestor_, subscriptions_, *catalogs_,
+                         profiles_,    metrics_,   clock_,         targets_,
+                         [] {},        {},         "admin-token",  portal_signing_key("admin-token"),
+                         kFerryVersion};
     handler_ = std::make_unique<ApiHandler>(services, 1);
   }
 
@@ -163,8 +166,8 @@ TEST_F(OpenApi, EveryOperationIsARoute) {
 TEST_F(OpenApi, SecurityMatchesEachRoutesAccess) {
   const json admin_only = json::array({{{"adminToken", json::array()}}});
   const json admin_or_key = json::array({{{"adminToken", json::array()}}, {{"apiKey", json::array()}}});
-  const json admin_key_or_portal = json::array(
-      {{{"adminToken", json::array()}}, {{"apiKey", json::array()}}, {{"portalToken", json::array()}}});
+  const json admin_key_or_portal =
+      json::array({{{"adminToken", json::array()}}, {{"apiKey", json::array()}}, {{"portalToken", json::array()}}});
   for (const auto& route : routes()) {
     const json* operation = operation_of(route);
     if (operation == nullptr) continue;  // reported by EveryRouteIsDocumented
@@ -213,7 +216,9 @@ TEST_F(OpenApi, ErrorSchemaListsEveryErrorCode) {
     expected.emplace_back(error_code_name(static_cast<ErrorCode>(code)));
   }
   // Written out by ApiHandler (405, 429) and HttpServer (431) themselves.
-  for (const char* code : {"method_not_allowed", "rate_limited", "headers_too_large"}) expected.emplace_back(code);
+  for (const std::string_view code : {kMethodNotAllowedCode, kRateLimitedCode, kHeadersTooLargeCode}) {
+    expected.emplace_back(code);
+  }
   for (const auto& code : expected) {
     EXPECT_NE(std::find(codes.begin(), codes.end(), code), codes.end()) << code << " is missing from Error.code";
   }
