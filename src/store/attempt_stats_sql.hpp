@@ -61,9 +61,10 @@ inline std::string stats_upsert_sql(std::string_view values, std::string_view gr
 }
 
 // The row's sums per bucket: $1/?1 workspace, 2 since, 3 until, 4 bucket
-// length, and 5 the endpoint when `one_endpoint`. Walks the endpoints of the
-// workspace and, for each, the primary key's range of the window. `join`
-// is the join keyword that keeps endpoints the outer loop.
+// length, and 5 the endpoint when `one_endpoint`. Meant to walk the
+// endpoints of the workspace and, for each, the primary key's range of the
+// window; `join` is the join keyword (SQLite's CROSS JOIN keeps endpoints the
+// outer loop).
 inline std::string stats_select_sql(char mark, std::string_view join, bool one_endpoint) {
   const auto p = [mark](int n) { return cat(std::string(1, mark), std::to_string(n)); };
   std::string sums;

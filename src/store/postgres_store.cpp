@@ -298,7 +298,10 @@ const std::string kSelectAttemptsOfMessage =
 const std::string kSelectAttemptsOfDelivery =
     cat(kSelectAttempts, " WHERE a.workspace_id = $1 AND a.delivery_id = $2 ORDER BY a.id");
 
-// Statistics (store/attempt_stats_sql.hpp).
+// Statistics (store/attempt_stats_sql.hpp). The planner takes a range of
+// the primary key per endpoint, or the window's range of
+// attempt_stats_minute, whichever its statistics find cheaper: either reads
+// the window's rows only, never the workspace's whole history.
 const std::string kSelectStats = stats_select_sql('$', "JOIN", false);
 const std::string kSelectEndpointStats = stats_select_sql('$', "JOIN", true);
 // The window's days only (partition pruning), along messages_created or the

@@ -1731,6 +1731,16 @@ TEST_P(StoreTest, ImportKeepsIdsStatesAndHistoryAndSkipsWhatExists) {
 
   ASSERT_OK(store().import_messages(std::vector{record}));
   ASSERT_OK(store().import_messages(std::vector{record}));  // again: nothing doubles
+  // The statistics count each imported attempt once, however often the copy runs.
+  auto window = stats_window(kNow - 2 * kHour, kNow + 1, kHour, kNow);
+  ASSERT_OK(window);
+  auto stats = store().attempt_stats("ws_a", StatsQuery{*window, std::nullopt});
+  ASSERT_OK(stats);
+  AttemptCounts imported;
+  for (const auto& row : *stats) imported.merge(row.counts);
+  EXPECT_EQ(imported.attempts, 3);
+  EXPECT_EQ(imported.failed, 3);
+  EXPECT_EQ(imported.latency.total(), 3);
 
   auto message = store().get_message("ws_a", "msg_imported");
   ASSERT_OK(message);
