@@ -45,6 +45,7 @@ ApiHandler::ApiHandler(ApiServices services, int worker_threads, ApiRateLimiter:
   add_delivery_routes(router_, services_);
   add_event_type_routes(router_, services_);
   add_catalog_routes(router_, services_);
+  add_stats_routes(router_, services_);
   for (const auto& route : router_.routes()) {
     route_metrics_.push_back(&services_.metrics.http_route(route.method, route.pattern));
   }

@@ -53,5 +53,6 @@ void add_message_routes(Router& router, const ApiServices& services);
 void add_delivery_routes(Router& router, const ApiServices& services);
 void add_event_type_routes(Router& router, const ApiServices& services);
 void add_catalog_routes(Router& router, const ApiServices& services);
+void add_stats_routes(Router& router, const ApiServices& services);
 
 }  // namespace ferry

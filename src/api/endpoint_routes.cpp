@@ -241,7 +241,17 @@ void add_endpoint_routes(Router& router, const ApiServices& services) {
     if (auto endpoint = s->store.get_endpoint(call.params["ws"], call.params["ep"]); !endpoint) {
       return call.respond(error_response(endpoint.error()));
     }
-    respond_with(call, s->store.list_attempts_for_endpoint(call.params["ws"], call.params["ep"], *page), 200,
+    std::optional<AttemptOutcome> outcome;
+    if (auto text = query_param(call.request.query, "outcome")) {
+      if (*text == "succeeded") {
+        outcome = AttemptOutcome::succeeded;
+      } else if (*text == "failed") {
+        outcome = AttemptOutcome::failed;
+      } else {
+        return call.respond(error_response(400, "bad_request", "outcome must be succeeded or failed"));
+      }
+    }
+    respond_with(call, s->store.list_attempts_for_endpoint(call.params["ws"], call.params["ep"], *page, outcome), 200,
                  [](const Page<Attempt>& listed) { return page_to_json(listed); });
   });
 }

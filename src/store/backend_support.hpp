@@ -101,6 +101,14 @@ class BasicFilteredQuery {
     return *this;
   }
 
+  // A term without a value, such as a fixed condition on a column.
+  BasicFilteredQuery& where_sql(std::string_view condition) {
+    sql_ += has_where_ ? " AND " : " WHERE ";
+    has_where_ = true;
+    sql_ += condition;
+    return *this;
+  }
+
   // Keyset pagination: rows older than the cursor, newest first, one more
   // than asked for so that page_of() learns whether another page follows.
   BasicFilteredQuery& page(std::string_view id_column, const PageRequest& page) {

@@ -167,9 +167,50 @@ ALTER TABLE workspaces ADD COLUMN test_mode boolean NOT NULL DEFAULT false;
 ALTER TABLE messages ADD COLUMN flags text[] NOT NULL DEFAULT '{}';
 )sql";
 
+// Delivery statistics: attempts summed per endpoint and minute, written in
+// the transaction that records them (see store/attempt_stats_sql.hpp for the
+// columns); integer counts (a minute of one endpoint stays far below 2^31),
+// summed as bigint. A plain table, not partitioned: it holds a row per
+// endpoint and active minute, a small fraction of attempts, and retention
+// deletes its old minutes in batches along attempt_stats_minute. The rows
+// go with their endpoint. An endpoint's failed attempts get a partial index
+// of their own, so a listing of its last failures skips its successes.
+constexpr std::string_view kAttemptStats = R"sql(
+CREATE TABLE attempt_stats (
+  workspace_id     text COLLATE "C" NOT NULL,
+  endpoint_id      text COLLATE "C" NOT NULL,
+  minute_ms        bigint  NOT NULL,
+  attempts         integer NOT NULL,
+  succeeded        integer NOT NULL,
+  failed           integer NOT NULL,
+  latency_max_us   bigint  NOT NULL,
+  latency_le_1     integer NOT NULL,
+  latency_le_2     integer NOT NULL,
+  latency_le_5     integer NOT NULL,
+  latency_le_10    integer NOT NULL,
+  latency_le_20    integer NOT NULL,
+  latency_le_50    integer NOT NULL,
+  latency_le_100   integer NOT NULL,
+  latency_le_200   integer NOT NULL,
+  latency_le_500   integer NOT NULL,
+  latency_le_1000  integer NOT NULL,
+  latency_le_2000  integer NOT NULL,
+  latency_le_5000  integer NOT NULL,
+  latency_le_10000 integer NOT NULL,
+  latency_le_30000 integer NOT NULL,
+  latency_over     integer NOT NULL,
+  PRIMARY KEY (workspace_id, endpoint_id, minute_ms),
+  FOREIGN KEY (workspace_id, endpoint_id) REFERENCES endpoints (workspace_id, id) ON DELETE CASCADE
+);
+CREATE INDEX attempt_stats_minute ON attempt_stats (minute_ms);
+CREATE INDEX attempts_endpoint_failed ON attempts (workspace_id, endpoint_id, id)
+  WHERE (response_status IS NULL OR response_status < 200 OR response_status >= 300);
+)sql";
+
 constexpr std::array kMigrations{
     PgMigration{1, kInitialSchema},
     PgMigration{2, kCatalogs},
+    PgMigration{3, kAttemptStats},
 };
 
 // Any constant works as long as every Ferry process uses the same one.

@@ -8,6 +8,7 @@
 #include "store/backend_support.hpp"
 #include "store/postgres_listener.hpp"
 #include "store/postgres_rows.hpp"
+#include "store/postgres_stats.hpp"
 
 namespace ferry {
 
@@ -99,7 +100,7 @@ const std::string kImportAttempts =
     "latency_us, url, request_headers, response_status, response_headers, response_body, error, error_detail) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], "
     "$8::int8[], $9::text[], $10::text[], $11::int8[], $12::text[], $13::bytea[], $14::text[], $15::text[]) "
-    "ON CONFLICT DO NOTHING";
+    "ON CONFLICT DO NOTHING RETURNING workspace_id, id";
 
 PublishOutcome refused(const Message& message, ErrorCode code, std::string text) {
   PublishOutcome outcome;
@@ -579,9 +580,20 @@ Result<bool> import_pg_messages(PgConnection& db, std::span<const MessageRecord>
         .array(a_bodies)
         .array(a_errors)
         .array(a_details);
-    if (auto inserted = db.exec(kImportAttempts, params); !inserted) {
-      return explain(inserted.error(), "attempt", "delivery");
+    auto inserted = db.query(kImportAttempts, params);
+    if (!inserted) return explain(inserted.error(), "attempt", "delivery");
+    // The attempts inserted now join the statistics; those already there
+    // (a copy run again) were counted when they were.
+    std::set<KeyRef> new_attempts;
+    for (int row = 0; row < inserted->rows(); ++row)
+      new_attempts.insert({inserted->text(row, 0), inserted->text(row, 1)});
+    AttemptRollup rollup;
+    for (const auto& record : records) {
+      for (const auto& attempt : record.attempts) {
+        if (new_attempts.contains({attempt.workspace_id, attempt.id})) add_to_rollup(rollup, attempt);
+      }
     }
+    if (auto added = upsert_pg_stats(db, rollup); !added) return added.error();
   }
   if (deliveries_inserted) {
     if (auto notified = notify(db, pg_deliveries_due_payload(node_id)); !notified) return notified.error();

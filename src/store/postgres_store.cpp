@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "store/attempt_stats_sql.hpp"
 #include "store/backend_support.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/postgres_listener.hpp"
@@ -15,6 +16,7 @@
 #include "store/postgres_partitions.hpp"
 #include "store/postgres_publish.hpp"
 #include "store/postgres_rows.hpp"
+#include "store/postgres_stats.hpp"
 
 namespace ferry {
 
@@ -296,7 +298,23 @@ const std::string kSelectAttemptsOfMessage =
 const std::string kSelectAttemptsOfDelivery =
     cat(kSelectAttempts, " WHERE a.workspace_id = $1 AND a.delivery_id = $2 ORDER BY a.id");
 
+// Statistics (store/attempt_stats_sql.hpp). The planner takes a range of
+// the primary key per endpoint, or the window's range of
+// attempt_stats_minute, whichever its statistics find cheaper: either reads
+// the window's rows only, never the workspace's whole history.
+const std::string kSelectStats = stats_select_sql('$', "JOIN", false);
+const std::string kSelectEndpointStats = stats_select_sql('$', "JOIN", true);
+// The window's days only (partition pruning), along messages_created or the
+// primary key, whichever the planner finds cheaper.
+const std::string kCountMessages =
+    "SELECT $2 + ((created_at - $2) / $4) * $4 AS start, count(*) FROM messages "
+    "WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY start ORDER BY start";
+
 // Retention, a bounded batch per statement (each its own transaction).
+const std::string kDeleteExpiredStats =
+    "DELETE FROM attempt_stats s USING (SELECT workspace_id, endpoint_id, minute_ms FROM attempt_stats "
+    "WHERE minute_ms < $1 LIMIT $2) AS x "
+    "WHERE s.workspace_id = x.workspace_id AND s.endpoint_id = x.endpoint_id AND s.minute_ms = x.minute_ms";
 const std::string kDeleteExpiredDeliveries =
     "DELETE FROM deliveries d USING (SELECT workspace_id, id FROM deliveries WHERE message_created_at < $1 LIMIT $2) "
     "AS x WHERE d.workspace_id = x.workspace_id AND d.id = x.id";
@@ -434,6 +452,13 @@ Status insert_attempts(PgConnection& db, std::span<const AttemptRecord* const> r
   return {};
 }
 
+// The stored attempts, added to the statistics' rollup.
+Status add_stats(PgConnection& db, std::span<const AttemptRecord* const> records) {
+  AttemptRollup rollup;
+  for (const AttemptRecord* record : records) add_to_rollup(rollup, record->attempt);
+  return upsert_pg_stats(db, rollup);
+}
+
 Status disable_endpoint(PgConnection& db, const AttemptRecord& record, std::string_view node_id) {
   const Attempt& attempt = record.attempt;
   const UnixMillis now_ms = finished_at(attempt);
@@ -482,7 +507,8 @@ Status record_in(PgConnection& db, std::span<const AttemptRecord> records, std::
   const bool sequential = !disabling.empty() || delivery_refs.size() != records.size();
   if (!sequential) {
     if (auto moved = move_deliveries(db, moving); !moved) return moved;
-    return insert_attempts(db, kept);
+    if (auto inserted = insert_attempts(db, kept); !inserted) return inserted;
+    return add_stats(db, kept);
   }
   // Rare: an endpoint to disable, or one delivery twice. One record at a
   // time, so each sees what the ones before it did, as on SQLite.
@@ -496,7 +522,7 @@ Status record_in(PgConnection& db, std::span<const AttemptRecord> records, std::
       if (auto disabled = disable_endpoint(db, *record, node_id); !disabled) return disabled;
     }
   }
-  return {};
+  return add_stats(db, kept);
 }
 
 }  // namespace
@@ -915,12 +941,46 @@ Result<std::vector<Attempt>> PostgresStore::list_attempts_for_delivery(std::stri
 }
 
 Result<Page<Attempt>> PostgresStore::list_attempts_for_endpoint(std::string_view workspace_id,
-                                                                std::string_view endpoint_id, const PageRequest& page) {
+                                                                std::string_view endpoint_id, const PageRequest& page,
+                                                                std::optional<AttemptOutcome> outcome) {
   return with_connection([&](PgConnection& db) {
     FilteredQuery select(kSelectAttempts);
     select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
+    if (outcome) select.where_sql(*outcome == AttemptOutcome::failed ? kAttemptFailed : kAttemptSucceeded);
     return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+// --- statistics
+
+Result<std::vector<AttemptStatsRow>> PostgresStore::attempt_stats(std::string_view workspace_id,
+                                                                  const StatsQuery& query) {
+  return with_connection([&](PgConnection& db) -> Result<std::vector<AttemptStatsRow>> {
+    PgParams params;
+    params.text(workspace_id)
+        .integer(query.window.since_ms)
+        .integer(query.window.until_ms)
+        .integer(query.window.bucket_ms);
+    if (query.endpoint_id) params.text(*query.endpoint_id);
+    auto rows = query_all(db, query.endpoint_id ? kSelectEndpointStats : kSelectStats, params,
+                          [](const PgRow& row, int) { return read_stats_row(row); });
+    if (query.endpoint_id) {
+      return with_parent(db, std::move(rows), {kEndpointExists, workspace_id, *query.endpoint_id, "endpoint"});
+    }
+    return with_parent(db, std::move(rows), workspace_parent(workspace_id));
+  });
+}
+
+Result<std::vector<MessageCountRow>> PostgresStore::message_counts(std::string_view workspace_id,
+                                                                   const StatsWindow& window) {
+  return with_connection([&](PgConnection& db) {
+    PgParams params;
+    params.text(workspace_id).integer(window.since_ms).integer(window.until_ms).integer(window.bucket_ms);
+    auto rows = query_all(db, kCountMessages, params, [](const PgRow& row, int) {
+      return MessageCountRow{row.integer(0), row.integer(1)};
+    });
+    return with_parent(db, std::move(rows), workspace_parent(workspace_id));
   });
 }
 
@@ -945,11 +1005,13 @@ Result<MaintenanceReport> PostgresStore::maintain(UnixMillis now_ms, UnixMillis 
     // deliveries by cascade), a bounded batch per statement; the messages'
     // partitions are dropped only once nothing refers to them.
     std::int64_t budget = std::max(1, batch_limit);
-    for (const std::string* sql : {&kDeleteExpiredDeliveries, &kDeleteExpiredKeys}) {
+    for (const std::string* sql : {&kDeleteExpiredDeliveries, &kDeleteExpiredKeys, &kDeleteExpiredStats}) {
       PgParams params;
-      params.integer(retention_cutoff_ms).integer(budget);
+      params.integer(sql == &kDeleteExpiredStats ? minute_of(retention_cutoff_ms) : retention_cutoff_ms)
+          .integer(budget);
       auto deleted = db.query(*sql, params);
       if (!deleted) return deleted.error();
+      if (sql == &kDeleteExpiredStats) report.stats_rows_deleted = deleted->affected();
       budget -= deleted->affected();
       if (budget <= 0) {
         report.more = true;

@@ -107,7 +107,11 @@ class PostgresStore final : public Store {
   Result<std::vector<Attempt>> list_attempts_for_delivery(std::string_view workspace_id,
                                                           std::string_view delivery_id) override;
   Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
-                                                   const PageRequest& page) override;
+                                                   const PageRequest& page,
+                                                   std::optional<AttemptOutcome> outcome = std::nullopt) override;
+  Result<std::vector<AttemptStatsRow>> attempt_stats(std::string_view workspace_id, const StatsQuery& query) override;
+  Result<std::vector<MessageCountRow>> message_counts(std::string_view workspace_id,
+                                                      const StatsWindow& window) override;
 
   // Starts a listener thread with a connection of its own; changes made
   // through this instance are not reported to it. Later calls are ignored.

@@ -184,11 +184,49 @@ CREATE INDEX deliveries_open_by_endpoint ON deliveries (workspace_id, endpoint_i
   WHERE state IN ('pending', 'retrying');
 )sql";
 
+// Delivery statistics: attempts summed per endpoint and minute, written in
+// the transaction that records them (see store/attempt_stats_sql.hpp for the
+// columns). WITHOUT ROWID: the rows live in their key's b-tree, so an upsert
+// touches that tree alone (and attempt_stats_minute when a minute starts);
+// retention walks attempt_stats_minute. The rows go with their endpoint.
+// An endpoint's failed attempts get a partial index of their own, so a
+// listing of its last failures skips its successes.
+constexpr std::string_view kAttemptStats = R"sql(
+CREATE TABLE attempt_stats (
+  workspace_id     TEXT    NOT NULL,
+  endpoint_id      TEXT    NOT NULL,
+  minute_ms        INTEGER NOT NULL,
+  attempts         INTEGER NOT NULL,
+  succeeded        INTEGER NOT NULL,
+  failed           INTEGER NOT NULL,
+  latency_max_us   INTEGER NOT NULL,
+  latency_le_1     INTEGER NOT NULL,
+  latency_le_2     INTEGER NOT NULL,
+  latency_le_5     INTEGER NOT NULL,
+  latency_le_10    INTEGER NOT NULL,
+  latency_le_20    INTEGER NOT NULL,
+  latency_le_50    INTEGER NOT NULL,
+  latency_le_100   INTEGER NOT NULL,
+  latency_le_200   INTEGER NOT NULL,
+  latency_le_500   INTEGER NOT NULL,
+  latency_le_1000  INTEGER NOT NULL,
+  latency_le_2000  INTEGER NOT NULL,
+  latency_le_5000  INTEGER NOT NULL,
+  latency_le_10000 INTEGER NOT NULL,
+  latency_le_30000 INTEGER NOT NULL,
+  latency_over     INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, endpoint_id, minute_ms),
+  FOREIGN KEY (workspace_id, endpoint_id) REFERENCES endpoints (workspace_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX attempt_stats_minute ON attempt_stats (minute_ms);
+CREATE INDEX attempts_endpoint_failed ON attempts (workspace_id, endpoint_id, id)
+  WHERE (response_status IS NULL OR response_status < 200 OR response_status >= 300);
+)sql";
+
 constexpr std::array kMigrations{
-    SqliteMigration{1, kInitialSchema},
-    SqliteMigration{2, kLeaseTokensAndRetention},
-    SqliteMigration{3, kCatalogs},
-    SqliteMigration{4, kDueByEndpoint},
+    SqliteMigration{1, kInitialSchema}, SqliteMigration{2, kLeaseTokensAndRetention},
+    SqliteMigration{3, kCatalogs},      SqliteMigration{4, kDueByEndpoint},
+    SqliteMigration{5, kAttemptStats},
 };
 
 Result<int> current_version(SqliteConnection& connection) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/attempt_stats_sql.hpp"
 #include "store/backend_support.hpp"
 #include "store/sqlite_checkpointer.hpp"
 #include "store/sqlite_connection.hpp"
@@ -277,6 +278,40 @@ const std::string kSelectAttemptsOfMessage =
 const std::string kSelectAttemptsOfDelivery =
     cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.delivery_id = ?2 ORDER BY a.id");
 
+// --- statistics (store/attempt_stats_sql.hpp)
+
+std::string numbered_values(std::size_t count) {
+  std::string values = "VALUES (";
+  for (std::size_t i = 1; i <= count; ++i) values += cat(i > 1 ? ", ?" : "?", std::to_string(i));
+  return values + ")";
+}
+const std::string kUpsertStats = stats_upsert_sql(numbered_values(3 + kStatsCountColumns), "max");
+// CROSS JOIN keeps endpoints the outer loop: a range of the primary key per endpoint.
+const std::string kSelectStats = stats_select_sql('?', "CROSS JOIN", false);
+const std::string kSelectEndpointStats = stats_select_sql('?', "CROSS JOIN", true);
+// Along messages_created, the window's messages of every workspace: the
+// other indexes of messages lead with the workspace but not the time, and
+// would walk its whole history.
+const std::string kCountMessages =
+    "SELECT ?2 + ((created_at - ?2) / ?4) * ?4 AS start, count(*) FROM messages INDEXED BY messages_created "
+    "WHERE created_at >= ?2 AND created_at < ?3 AND workspace_id = ?1 GROUP BY start ORDER BY start";
+const std::string kDeleteExpiredStats =
+    "DELETE FROM attempt_stats WHERE (workspace_id, endpoint_id, minute_ms) IN "
+    "(SELECT workspace_id, endpoint_id, minute_ms FROM attempt_stats WHERE minute_ms < ?1 LIMIT ?2)";
+
+// One upsert per key of the rollup.
+Status upsert_stats(SqliteConnection& db, const AttemptRollup& rollup) {
+  for (const auto& [key, counts] : rollup) {
+    auto stmt = db.prepare(kUpsertStats);
+    stmt.bind_text(1, key.workspace_id).bind_text(2, key.endpoint_id).bind_int(3, key.minute_ms);
+    for (std::size_t i = 0; i < kStatsCountColumns; ++i) {
+      stmt.bind_int(static_cast<int>(4 + i), stats_count_value(counts, i));
+    }
+    if (auto upserted = stmt.run(); !upserted) return upserted;
+  }
+  return {};
+}
+
 // --- single-row fetches shared by gets and by writes that return the row
 
 Result<std::optional<Message>> find_message(SqliteConnection& db, const std::string& sql, std::string_view workspace_id,
@@ -466,7 +501,7 @@ Status disable_endpoint(SqliteConnection& db, const Attempt& attempt, std::strin
   return fail_open_deliveries(db, attempt.workspace_id, attempt.endpoint_id, now_ms, attempt.delivery_id);
 }
 
-Status record_one(SqliteConnection& db, const AttemptRecord& record) {
+Status record_one(SqliteConnection& db, const AttemptRecord& record, AttemptRollup& rollup) {
   const Attempt& attempt = record.attempt;
   const UnixMillis finished_ms = attempt.started_at_ms + attempt.latency_us / 1000;
   auto update = db.prepare(kRecordDelivery);
@@ -493,6 +528,7 @@ Status record_one(SqliteConnection& db, const AttemptRecord& record) {
   auto insert = db.prepare(kInsertAttempt);
   bind_attempt(SqliteParams(insert), attempt);
   if (auto inserted = insert.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
+  add_to_rollup(rollup, attempt);
 
   if (!record.disable_endpoint_reason) return {};
   return disable_endpoint(db, attempt, *record.disable_endpoint_reason, finished_ms);
@@ -887,10 +923,11 @@ Result<OpenDeliveryCounts> SqliteStore::count_open_deliveries(UnixMillis now_ms,
 Status SqliteStore::record_attempts(std::span<const AttemptRecord> records) {
   if (records.empty()) return {};
   return write([&](SqliteConnection& db) -> Status {
+    AttemptRollup rollup;
     for (const auto& record : records) {
-      if (auto recorded = record_one(db, record); !recorded) return recorded;
+      if (auto recorded = record_one(db, record, rollup); !recorded) return recorded;
     }
-    return {};
+    return upsert_stats(db, rollup);
   });
 }
 
@@ -939,12 +976,47 @@ Result<std::vector<Attempt>> SqliteStore::list_attempts_for_delivery(std::string
 }
 
 Result<Page<Attempt>> SqliteStore::list_attempts_for_endpoint(std::string_view workspace_id,
-                                                              std::string_view endpoint_id, const PageRequest& page) {
+                                                              std::string_view endpoint_id, const PageRequest& page,
+                                                              std::optional<AttemptOutcome> outcome) {
   return read([&](SqliteConnection& db) {
     FilteredQuery select(kSelectAttempts);
     select.where("a.workspace_id =", workspace_id).where("a.endpoint_id =", endpoint_id);
+    if (outcome) select.where_sql(*outcome == AttemptOutcome::failed ? kAttemptFailed : kAttemptSucceeded);
     return with_parent(db, query_page(db, std::move(select), "a.id", page, read_attempt),
                        {kEndpointExists, workspace_id, endpoint_id, "endpoint"});
+  });
+}
+
+// --- statistics
+
+Result<std::vector<AttemptStatsRow>> SqliteStore::attempt_stats(std::string_view workspace_id,
+                                                                const StatsQuery& query) {
+  return read([&](SqliteConnection& db) -> Result<std::vector<AttemptStatsRow>> {
+    auto stmt = db.prepare(query.endpoint_id ? kSelectEndpointStats : kSelectStats);
+    stmt.bind_text(1, workspace_id)
+        .bind_int(2, query.window.since_ms)
+        .bind_int(3, query.window.until_ms)
+        .bind_int(4, query.window.bucket_ms);
+    if (query.endpoint_id) stmt.bind_text(5, *query.endpoint_id);
+    auto rows = query_all(stmt, [](const SqliteRow& row, int) { return read_stats_row(row); });
+    if (query.endpoint_id)
+      return with_parent(db, std::move(rows), {kEndpointExists, workspace_id, *query.endpoint_id, "endpoint"});
+    return with_parent(db, std::move(rows), workspace_parent(workspace_id));
+  });
+}
+
+Result<std::vector<MessageCountRow>> SqliteStore::message_counts(std::string_view workspace_id,
+                                                                 const StatsWindow& window) {
+  return read([&](SqliteConnection& db) {
+    auto stmt = db.prepare(kCountMessages);
+    stmt.bind_text(1, workspace_id)
+        .bind_int(2, window.since_ms)
+        .bind_int(3, window.until_ms)
+        .bind_int(4, window.bucket_ms);
+    auto rows = query_all(stmt, [](const SqliteRow& row, int) {
+      return MessageCountRow{row.integer(0), row.integer(1)};
+    });
+    return with_parent(db, std::move(rows), workspace_parent(workspace_id));
   });
 }
 
@@ -963,6 +1035,11 @@ Result<MaintenanceReport> SqliteStore::maintain(UnixMillis /*now_ms*/, UnixMilli
     MaintenanceReport report;
     report.messages_deleted = db.changes();
     report.more = report.messages_deleted >= std::max(1, batch_limit);
+    auto stats = db.prepare(kDeleteExpiredStats);
+    stats.bind_int(1, minute_of(retention_cutoff_ms)).bind_int(2, std::max(1, batch_limit));
+    if (auto deleted = stats.run(); !deleted) return deleted.error();
+    report.stats_rows_deleted = db.changes();
+    report.more = report.more || report.stats_rows_deleted >= std::max(1, batch_limit);
     return report;
   });
 }
@@ -979,6 +1056,7 @@ Result<bool> SqliteStore::is_empty() {
 Status SqliteStore::import_messages(std::span<const MessageRecord> records) {
   if (records.empty()) return {};
   return write([&](SqliteConnection& db) -> Status {
+    AttemptRollup rollup;  // of the attempts this copy inserts: a copy run again adds nothing twice
     for (const auto& record : records) {
       auto message = db.prepare(kImportMessage);
       bind_message(SqliteParams(message), record.message);
@@ -992,9 +1070,10 @@ Status SqliteStore::import_messages(std::span<const MessageRecord> records) {
         auto stmt = db.prepare(kImportAttempt);
         bind_attempt(SqliteParams(stmt), attempt);
         if (auto inserted = stmt.run(); !inserted) return explain(inserted.error(), "attempt", "delivery");
+        if (db.changes() > 0) add_to_rollup(rollup, attempt);
       }
     }
-    return {};
+    return upsert_stats(db, rollup);
   });
 }
 

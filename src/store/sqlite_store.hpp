@@ -98,7 +98,11 @@ class SqliteStore final : public Store {
   Result<std::vector<Attempt>> list_attempts_for_delivery(std::string_view workspace_id,
                                                           std::string_view delivery_id) override;
   Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
-                                                   const PageRequest& page) override;
+                                                   const PageRequest& page,
+                                                   std::optional<AttemptOutcome> outcome = std::nullopt) override;
+  Result<std::vector<AttemptStatsRow>> attempt_stats(std::string_view workspace_id, const StatsQuery& query) override;
+  Result<std::vector<MessageCountRow>> message_counts(std::string_view workspace_id,
+                                                      const StatsWindow& window) override;
 
   // One process owns an SQLite store, so nobody else can change it behind its back.
   void watch(StoreWatcher watcher) override;

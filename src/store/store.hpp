@@ -11,6 +11,7 @@
 
 #include "core/api_key.hpp"
 #include "core/attempt.hpp"
+#include "core/attempt_stats.hpp"
 #include "core/delivery.hpp"
 #include "core/endpoint.hpp"
 #include "core/event_type.hpp"
@@ -33,6 +34,16 @@ struct MessageQuery {
 struct DeliveryQuery {
   PageRequest page;
   std::optional<DeliveryState> state;
+};
+
+// Which attempts a listing keeps: those answered with a 2xx, or the others.
+enum class AttemptOutcome { succeeded, failed };
+
+// What attempt_stats sums: the attempts of the workspace, or of one of its
+// endpoints, in the window's buckets.
+struct StatsQuery {
+  StatsWindow window;
+  std::optional<std::string> endpoint_id;
 };
 
 // One message to store, with the deliveries its fan-out produced.
@@ -113,6 +124,7 @@ using StoreWatcher = std::function<void(const StoreChange&)>;
 struct MaintenanceReport {
   std::int64_t messages_deleted = 0;    // rows deleted one by one (SQLite) ...
   std::int64_t partitions_dropped = 0;  // ... or whole partitions dropped (PostgreSQL)
+  std::int64_t stats_rows_deleted = 0;  // minutes of the attempt statistics' rollup
   bool more = false;                    // the batch limit was reached; call again soon
 };
 
@@ -213,7 +225,9 @@ class Store {
   // whatever the size of the store.
   virtual Result<OpenDeliveryCounts> count_open_deliveries(UnixMillis now_ms, std::int64_t limit) = 0;
   // Writes attempts and the new delivery states in one transaction and
-  // clears the leases. Every attempt is stored; a delivery's state only moves
+  // clears the leases. The same transaction adds each stored attempt to the
+  // per-minute rollup that attempt_stats reads (one upsert per endpoint and
+  // minute of the batch). Every attempt is stored; a delivery's state only moves
   // when the delivery still holds the record's lease_token, the one it was
   // claimed with; otherwise another claim or a resend has taken it over and
   // owns its state.
@@ -230,8 +244,25 @@ class Store {
                                                                  std::string_view message_id) = 0;
   virtual Result<std::vector<Attempt>> list_attempts_for_delivery(std::string_view workspace_id,
                                                                   std::string_view delivery_id) = 0;
+  // With an outcome, only attempts answered with a 2xx (succeeded) or the
+  // others (failed: another status, or no answer).
   virtual Result<Page<Attempt>> list_attempts_for_endpoint(std::string_view workspace_id, std::string_view endpoint_id,
-                                                           const PageRequest& page) = 0;
+                                                           const PageRequest& page,
+                                                           std::optional<AttemptOutcome> outcome = std::nullopt) = 0;
+
+  // --- statistics
+  // The attempts of the query's window summed per bucket, from the
+  // per-minute rollup that record_attempts keeps: one row per bucket that
+  // has attempts (start_ms is the bucket's start), oldest first. Reads one
+  // index range per endpoint, whatever the number of attempts. not_found for
+  // an unknown workspace, or an endpoint not in it.
+  virtual Result<std::vector<AttemptStatsRow>> attempt_stats(std::string_view workspace_id,
+                                                             const StatsQuery& query) = 0;
+  // The messages published in the workspace within the window (by
+  // created_at), per bucket with messages, oldest first. not_found for an
+  // unknown workspace.
+  virtual Result<std::vector<MessageCountRow>> message_counts(std::string_view workspace_id,
+                                                              const StatsWindow& window) = 0;
 
   // --- several processes on one database
   // Registers the one watcher of changes made by other processes sharing the
@@ -246,7 +277,7 @@ class Store {
   // --- upkeep
   // Prepares storage for the coming days (time partitions) and removes
   // messages created before `retention_cutoff_ms` with their deliveries and
-  // attempts, at most about `batch_limit` rows per call so that publishes are
+  // attempts, and the rollup's minutes before it, at most about `batch_limit` rows per call so that publishes are
   // never held up for long. Idempotent; call periodically.
   virtual Result<MaintenanceReport> maintain(UnixMillis now_ms, UnixMillis retention_cutoff_ms, int batch_limit) = 0;
 
@@ -256,7 +287,9 @@ class Store {
   // Inserts the records verbatim (same ids, states and times, leases
   // cleared) in one transaction; rows whose id exists already are left as
   // they are, so an interrupted copy can run again. Idempotency keys of the
-  // messages are kept.
+  // messages are kept. The attempts inserted are added to the statistics'
+  // rollup (those left as they were are not), so a copy into an empty store
+  // rebuilds the statistics of what it copies, once.
   virtual Status import_messages(std::span<const MessageRecord> records) = 0;
 };
 

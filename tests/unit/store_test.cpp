@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -1462,6 +1463,233 @@ TEST_P(StoreTest, MaintainDeletesMessagesOlderThanTheCutoffInBatches) {
   EXPECT_FALSE(again->more);
 }
 
+// --- statistics
+
+// One attempt to record on a delivery of its own.
+struct AttemptSpec {
+  std::string workspace_id;
+  std::string endpoint_id;
+  UnixMillis started_at_ms = 0;
+  std::optional<int> status;
+  std::int64_t latency_us = 0;
+};
+
+class StatsStoreTest : public StoreTest {
+ protected:
+  // Publishes a message per spec (at kNow) and records the attempts in one batch.
+  void record_specs(const std::vector<AttemptSpec>& specs, const std::string& tag) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto n = static_cast<int>(i);
+      publish_one(specs[i].workspace_id, numbered(tag + "_msg", n),
+                  {{specs[i].endpoint_id, numbered(tag + "_dlv", n)}});
+    }
+    auto claimed = claim(kNow, 1000, kHour);
+    std::vector<AttemptRecord> records;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto n = static_cast<int>(i);
+      auto due = std::find_if(claimed.begin(), claimed.end(),
+                              [&](const DueDelivery& d) { return d.delivery.id == numbered(tag + "_dlv", n); });
+      ASSERT_NE(due, claimed.end()) << i;
+      Attempt attempt = make_attempt(due->delivery, numbered(tag + "_att", n), 1, specs[i].started_at_ms);
+      attempt.response_status = specs[i].status;
+      attempt.latency_us = specs[i].latency_us;
+      if (!specs[i].status) attempt.error = "timeout";
+      const bool ok = specs[i].status && *specs[i].status / 100 == 2;
+      records.push_back(make_record(attempt, ok ? DeliveryState::succeeded : DeliveryState::failed));
+    }
+    ASSERT_OK(store().record_attempts(records));
+  }
+
+  std::vector<AttemptStatsRow> stats(const std::string& workspace_id, StatsWindow window,
+                                     std::optional<std::string> endpoint_id = std::nullopt) {
+    auto rows = store().attempt_stats(workspace_id, StatsQuery{window, std::move(endpoint_id)});
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows.ok() ? *rows : std::vector<AttemptStatsRow>();
+  }
+
+  static constexpr UnixMillis kMinute = 60'000;
+  const UnixMillis base_ = minute_of(kNow);
+};
+
+TEST_P(StatsStoreTest, RecordedAttemptsAreSummedPerMinuteWithTheirLatencies) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  seed_endpoint("ws_b", "ep_1");  // the same id in another workspace
+  record_specs({{"ws_a", "ep_1", base_ + 1000, 200, 3'000},
+                {"ws_a", "ep_1", base_ + 2000, 500, 40'000},
+                {"ws_a", "ep_1", base_ + kMinute + 5, std::nullopt, 45'000'000},
+                {"ws_a", "ep_2", base_ + 3000, 204, 1'000},
+                {"ws_b", "ep_1", base_ + 4000, 200, 7'000}},
+               "a");
+  // A second batch adds to the rows the first one wrote.
+  record_specs({{"ws_a", "ep_2", base_ + 59'999, 299, 2'000'000}}, "b");
+
+  const StatsWindow minutes{base_, base_ + 2 * kMinute, kMinute};
+  auto rows = stats("ws_a", minutes);
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[0].start_ms, base_);
+  EXPECT_EQ(rows[0].counts.attempts, 4);
+  EXPECT_EQ(rows[0].counts.succeeded, 3);
+  EXPECT_EQ(rows[0].counts.failed, 1);
+  LatencyHistogram expected;
+  for (std::int64_t us : {3'000, 40'000, 1'000, 2'000'000}) expected.add(us);
+  EXPECT_EQ(rows[0].counts.latency, expected);
+  EXPECT_EQ(rows[1].start_ms, base_ + kMinute);
+  EXPECT_EQ(rows[1].counts.attempts, 1);
+  EXPECT_EQ(rows[1].counts.failed, 1);
+  EXPECT_EQ(rows[1].counts.latency.counts.back(), 1);
+  EXPECT_EQ(rows[1].counts.latency.max_us, 45'000'000);
+
+  // One endpoint only; the other workspace's endpoint of the same id is apart.
+  auto of_ep2 = stats("ws_a", minutes, "ep_2");
+  ASSERT_EQ(of_ep2.size(), 1U);
+  EXPECT_EQ(of_ep2[0].counts.attempts, 2);
+  EXPECT_EQ(of_ep2[0].counts.succeeded, 2);
+  auto of_b = stats("ws_b", minutes);
+  ASSERT_EQ(of_b.size(), 1U);
+  EXPECT_EQ(of_b[0].counts.attempts, 1);
+  EXPECT_EQ(of_b[0].counts.latency.max_us, 7'000);
+  auto of_b_ep1 = stats("ws_b", minutes, "ep_1");
+  ASSERT_EQ(of_b_ep1.size(), 1U);
+  EXPECT_EQ(of_b_ep1[0].counts.attempts, 1);
+
+  // Coarser buckets sum the minutes; the bucket's start is reported.
+  auto window = stats_window(base_, base_ + 2 * kMinute, kHour, kNow);
+  ASSERT_OK(window);
+  auto hourly = stats("ws_a", *window);
+  ASSERT_EQ(hourly.size(), 1U);
+  EXPECT_EQ(hourly[0].start_ms, bucket_start(*window, base_));
+  EXPECT_EQ(hourly[0].counts.attempts, 5);
+  EXPECT_EQ(hourly[0].counts.latency.total(), 5);
+
+  EXPECT_ERROR(store().attempt_stats("ws_nope", StatsQuery{minutes, std::nullopt}), ErrorCode::not_found);
+  EXPECT_ERROR(store().attempt_stats("ws_a", StatsQuery{minutes, "ep_nope"}), ErrorCode::not_found);
+  EXPECT_ERROR(store().attempt_stats("ws_b", StatsQuery{minutes, "ep_2"}), ErrorCode::not_found);
+}
+
+TEST_P(StatsStoreTest, WindowIncludesSinceAndExcludesUntil) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  record_specs({{"ws_a", "ep_1", base_ - 1, 200, 1'000},
+                {"ws_a", "ep_1", base_, 200, 1'000},
+                {"ws_a", "ep_1", base_ + kMinute - 1, 200, 1'000},
+                {"ws_a", "ep_1", base_ + kMinute, 200, 1'000}},
+               "e");
+  auto rows = stats("ws_a", {base_, base_ + kMinute, kMinute});
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].counts.attempts, 2);
+  EXPECT_TRUE(stats("ws_a", {base_ + 5 * kMinute, base_ + 10 * kMinute, kMinute}).empty());
+  // An empty window of an existing workspace is no error.
+  EXPECT_TRUE(stats("ws_a", {base_ + 5 * kMinute, base_ + 10 * kMinute, kMinute}, "ep_1").empty());
+}
+
+TEST_P(StatsStoreTest, StatisticsGoWithTheirEndpointAndWorkspace) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  seed_endpoint("ws_b", "ep_1");
+  record_specs(
+      {{"ws_a", "ep_1", base_, 200, 1'000}, {"ws_a", "ep_2", base_, 500, 1'000}, {"ws_b", "ep_1", base_, 200, 1'000}},
+      "d");
+  const StatsWindow window{base_, base_ + kMinute, kMinute};
+  ASSERT_OK(store().delete_endpoint("ws_a", "ep_1"));
+  auto rows = stats("ws_a", window);
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].counts.attempts, 1);
+  EXPECT_EQ(rows[0].counts.failed, 1);
+  // An endpoint made again with the same id starts from nothing.
+  seed_endpoint("ws_a", "ep_1");
+  EXPECT_TRUE(stats("ws_a", window, "ep_1").empty());
+  EXPECT_EQ(stats("ws_b", window).size(), 1U);
+
+  ASSERT_OK(store().delete_workspace("ws_a"));
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_2");
+  EXPECT_TRUE(stats("ws_a", window).empty());
+  EXPECT_EQ(stats("ws_b", window).size(), 1U);
+}
+
+TEST_P(StatsStoreTest, MessagesAreCountedPerBucketOfTheirWorkspace) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  const UnixMillis hour = bucket_start(StatsWindow{0, 0, kHour}, kNow);
+  publish_one("ws_a", "msg_1", {}, hour - 1);
+  publish_one("ws_a", "msg_2", {}, hour);
+  publish_one("ws_a", "msg_3", {}, hour + 10);
+  publish_one("ws_a", "msg_4", {}, hour + kHour + 5);
+  publish_one("ws_a", "msg_5", {}, hour + 2 * kHour);
+  publish_one("ws_b", "msg_b", {}, hour + 10);
+  auto counts = store().message_counts("ws_a", StatsWindow{hour, hour + 2 * kHour, kHour});
+  ASSERT_OK(counts);
+  ASSERT_EQ(counts->size(), 2U);
+  EXPECT_EQ((*counts)[0].start_ms, hour);
+  EXPECT_EQ((*counts)[0].messages, 2);
+  EXPECT_EQ((*counts)[1].start_ms, hour + kHour);
+  EXPECT_EQ((*counts)[1].messages, 1);
+  auto of_b = store().message_counts("ws_b", StatsWindow{hour, hour + 2 * kHour, kHour});
+  ASSERT_OK(of_b);
+  ASSERT_EQ(of_b->size(), 1U);
+  EXPECT_EQ((*of_b)[0].messages, 1);
+  EXPECT_ERROR(store().message_counts("ws_nope", StatsWindow{hour, hour + kHour, kHour}), ErrorCode::not_found);
+}
+
+TEST_P(StatsStoreTest, AttemptsOfAnEndpointFilterByOutcome) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  record_specs({{"ws_a", "ep_1", kNow, 200, 1'000},
+                {"ws_a", "ep_1", kNow, 500, 1'000},
+                {"ws_a", "ep_1", kNow, std::nullopt, 1'000},
+                {"ws_a", "ep_1", kNow, 201, 1'000},
+                {"ws_a", "ep_1", kNow, 302, 1'000},
+                {"ws_a", "ep_2", kNow, 500, 1'000}},
+               "o");
+  auto failed = store().list_attempts_for_endpoint("ws_a", "ep_1", {"", 50}, AttemptOutcome::failed);
+  ASSERT_OK(failed);
+  EXPECT_EQ(ids_of(failed->items), (std::vector<std::string>{"o_att_0004", "o_att_0002", "o_att_0001"}));
+  auto succeeded = store().list_attempts_for_endpoint("ws_a", "ep_1", {"", 50}, AttemptOutcome::succeeded);
+  ASSERT_OK(succeeded);
+  EXPECT_EQ(ids_of(succeeded->items), (std::vector<std::string>{"o_att_0003", "o_att_0000"}));
+  // Pages of a filtered list.
+  auto first = store().list_attempts_for_endpoint("ws_a", "ep_1", {"", 2}, AttemptOutcome::failed);
+  ASSERT_OK(first);
+  EXPECT_EQ(ids_of(first->items), (std::vector<std::string>{"o_att_0004", "o_att_0002"}));
+  ASSERT_TRUE(first->next_cursor);
+  auto second = store().list_attempts_for_endpoint("ws_a", "ep_1", {*first->next_cursor, 2}, AttemptOutcome::failed);
+  ASSERT_OK(second);
+  EXPECT_EQ(ids_of(second->items), (std::vector<std::string>{"o_att_0001"}));
+  EXPECT_FALSE(second->next_cursor);
+  auto all = store().list_attempts_for_endpoint("ws_a", "ep_1", {"", 50});
+  ASSERT_OK(all);
+  EXPECT_EQ(all->items.size(), 5U);
+}
+
+TEST_P(StatsStoreTest, MaintainDeletesMinutesOlderThanTheCutoff) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  const UnixMillis day = 24 * kHour;
+  record_specs({{"ws_a", "ep_1", kNow - 10 * day, 200, 1'000},
+                {"ws_a", "ep_1", kNow - 9 * day, 200, 1'000},
+                {"ws_a", "ep_1", kNow, 200, 1'000}},
+               "m");
+  std::int64_t deleted = 0;
+  for (int round = 0; round < 20; ++round) {
+    auto report = store().maintain(kNow, kNow - 6 * day, /*batch_limit=*/1);
+    ASSERT_OK(report);
+    deleted += report->stats_rows_deleted;
+    if (!report->more) break;
+  }
+  EXPECT_EQ(deleted, 2);
+  auto window = stats_window(kNow - 11 * day, kNow + 1, day, kNow);
+  ASSERT_OK(window);
+  auto rows = stats("ws_a", *window);
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_EQ(rows[0].start_ms, bucket_start(*window, kNow));
+}
+
 // --- copying between stores
 
 TEST_P(StoreTest, EmptinessCountsWorkspacesAndEventTypes) {
@@ -1503,6 +1731,16 @@ TEST_P(StoreTest, ImportKeepsIdsStatesAndHistoryAndSkipsWhatExists) {
 
   ASSERT_OK(store().import_messages(std::vector{record}));
   ASSERT_OK(store().import_messages(std::vector{record}));  // again: nothing doubles
+  // The statistics count each imported attempt once, however often the copy runs.
+  auto window = stats_window(kNow - 2 * kHour, kNow + 1, kHour, kNow);
+  ASSERT_OK(window);
+  auto stats = store().attempt_stats("ws_a", StatsQuery{*window, std::nullopt});
+  ASSERT_OK(stats);
+  AttemptCounts imported;
+  for (const auto& row : *stats) imported.merge(row.counts);
+  EXPECT_EQ(imported.attempts, 3);
+  EXPECT_EQ(imported.failed, 3);
+  EXPECT_EQ(imported.latency.total(), 3);
 
   auto message = store().get_message("ws_a", "msg_imported");
   ASSERT_OK(message);
@@ -1608,6 +1846,9 @@ std::string backend_name(const testing::TestParamInfo<StoreBackend>& backend) { 
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreTest, testing::Values(StoreBackend{"Sqlite", open_sqlite}), backend_name);
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreTest, testing::Values(StoreBackend{"Postgres", open_postgres}), backend_name);
+INSTANTIATE_TEST_SUITE_P(Sqlite, StatsStoreTest, testing::Values(StoreBackend{"Sqlite", open_sqlite}), backend_name);
+INSTANTIATE_TEST_SUITE_P(Postgres, StatsStoreTest, testing::Values(StoreBackend{"Postgres", open_postgres}),
+                         backend_name);
 
 // --- SQLite only: the schema machinery behind SqliteStore
 
