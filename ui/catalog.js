@@ -43,8 +43,12 @@ export async function showCatalog(view, ctx) {
   const search = el('input', { type: 'search', id: 'catalog-search', autocomplete: 'off', placeholder: 'e.g. contact' });
   const count = el('p', { class: 'hint', id: 'catalog-count', 'aria-live': 'polite' });
   const groupsBox = el('div', { class: 'groups' });
+  const expand = el('button', { type: 'button', class: 'secondary', text: 'Expand all groups' });
+  const collapse = el('button', { type: 'button', class: 'secondary', text: 'Collapse all groups' });
   view.append(heading, about,
-    el('div', { class: 'field' }, el('label', { for: 'catalog-search', text: 'Search event types by name' }), search),
+    el('div', { class: 'row' },
+      el('div', { class: 'field' }, el('label', { for: 'catalog-search', text: 'Search event types by name' }), search),
+      el('div', { class: 'buttons' }, expand, collapse)),
     count, groupsBox);
 
   await act(null, async () => {
@@ -53,7 +57,9 @@ export async function showCatalog(view, ctx) {
       about.textContent = [catalog.title, catalog.description].filter(Boolean).join(': ');
     }
     const types = await ctx.eventTypes();
-    const groups = [...byGroup(types)].map(([group, members]) => el('details', { class: 'group', open: true, 'data-group': group },
+    // Folded when there are many, so the groups read as a list first.
+    const open = types.length <= 8;
+    const groups = [...byGroup(types)].map(([group, members]) => el('details', { class: 'group', open, 'data-group': group },
       el('summary', {}, el('span', { class: 'group-name', text: group }), ' ',
         el('span', { class: 'hint', text: `(${plural(members.length, 'type')})` })),
       members.map((type) => typeArticle(ctx, type))));
@@ -75,6 +81,9 @@ export async function showCatalog(view, ctx) {
       count.textContent = query ? `${plural(shown, 'type')} match “${search.value.trim()}”.` : `${plural(types.length, 'type')} in ${plural(groups.length, 'group')}.`;
     };
     search.addEventListener('input', filter);
+    const setAll = (opened) => { for (const group of groups) group.open = opened; };
+    expand.addEventListener('click', () => setAll(true));
+    collapse.addEventListener('click', () => setAll(false));
     filter();
     if (types.length === 0) announce('The catalog lists no event type.');
   });

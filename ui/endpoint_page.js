@@ -99,14 +99,14 @@ export async function showEndpointPage(view, ctx, id) {
       announce('Endpoint saved.');
     });
     view.append(facts,
-      secretPanel(ctx, endpoint),
+      secretPanel(ctx, () => endpoint),
       el('section', { class: 'panel', 'aria-labelledby': 'test-title' },
         el('h3', { id: 'test-title', text: 'Send test event' }),
         el('p', { class: 'hint', text: "Sends the type's example payload to this endpoint only, marked as a test." }),
         test),
+      deliveries.section, attempts.section,
       el('section', { class: 'panel', 'aria-labelledby': 'edit-title' },
-        el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form),
-      deliveries.section, attempts.section);
+        el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form));
     await refreshLogs();
   });
 }

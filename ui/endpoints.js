@@ -60,7 +60,7 @@ export async function showEndpointList(view, ctx) {
       el('td', {}, stateCell(endpoint)),
       el('td', { text: typesText(endpoint) }),
       el('td', { text: endpoint.profile || 'workspace default' }),
-      el('td', { class: 'actions' }, toggle, remove));
+      el('td', {}, el('div', { class: 'actions' }, toggle, remove)));
   }
 
   await act(null, async () => {

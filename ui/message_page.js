@@ -48,13 +48,13 @@ export async function showMessagePage(view, ctx, id) {
         el('td', {}, stateBadge(d.state)),
         el('td', { 'data-field': 'attempt-count', text: String(d.attempt_count) }),
         el('td', {}, time(d.next_attempt_at)),
-        el('td', { class: 'actions' }, resend)));
+        el('td', {}, resend)));
     }
     deliveryBody.replaceChildren(...rows);
     deliveries.hidden = rows.length === 0;
     noDeliveries.hidden = rows.length > 0;
     attempts.replaceChildren(...(att.data.length
-      ? att.data.map((a) => el('div', {}, el('p', { class: 'hint' }, 'To ', el('span', { class: 'mono', text: a.url })), attemptView(a)))
+      ? att.data.map((a) => attemptView(a))
       : [el('p', { class: 'hint', text: 'No attempts yet.' })]));
     return att.data.length;
   }

@@ -23,8 +23,9 @@ async function copyText(input) {
   }
 }
 
-export function secretPanel(ctx, endpoint, onRotated) {
-  const input = el('input', { type: 'password', readonly: true, class: 'secret mono', 'aria-label': 'Signing secret', value: endpoint.secret || '', autocomplete: 'off' });
+// current() answers the endpoint as last saved (its URL may have changed).
+export function secretPanel(ctx, current, onRotated) {
+  const input = el('input', { type: 'password', readonly: true, class: 'secret mono', 'aria-label': 'Signing secret', value: current().secret || '', autocomplete: 'off' });
   const reveal = el('button', { type: 'button', class: 'secondary', text: 'Reveal', 'aria-pressed': 'false' });
   const copy = el('button', { type: 'button', class: 'secondary', text: 'Copy' });
   const rotate = el('button', { type: 'button', class: 'danger', text: 'Rotate secret' });
@@ -38,6 +39,7 @@ export function secretPanel(ctx, endpoint, onRotated) {
     announce((await copyText(input)) ? 'Secret copied to the clipboard.' : 'Could not copy: reveal the secret and copy it by hand.');
   });
   rotate.addEventListener('click', () => act(rotate, async () => {
+    const endpoint = current();
     const ok = await confirmAction(`Rotate the signing secret of ${endpoint.url}? A new secret signs from now on; the current one keeps signing too until the next rotation.`, 'Rotate secret');
     if (!ok) return;
     const rotated = await ctx.api.post(`${ctx.endpointPath(endpoint.id)}/secret/rotate`);

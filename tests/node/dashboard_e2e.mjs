@@ -195,6 +195,7 @@ try {
   await page.getByRole('button', { name: 'Rotate secret' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
+  if (!(await dialog.textContent()).includes(`of ${input.endpoint_url}?`)) fail(`rotation asks about: ${await dialog.textContent()}`);
   await screenshot(page, 'rotate-confirm');
   await dialog.getByRole('button', { name: 'Rotate secret' }).click();
   await page.locator('#status', { hasText: 'Secret rotated' }).waitFor();
@@ -283,13 +284,16 @@ try {
   await nav(page).getByRole('link', { name: 'Event catalog' }).click();
   await heading(page, /^Event catalog/).waitFor();
   const typeArticle = (name) => page.locator(`article.event-type[data-type="${name}"]`);
-  await typeArticle(input.passive_type).waitFor();
+  await typeArticle(input.passive_type).waitFor({ state: 'attached' });
   const badges = async (name) => (await typeArticle(name).locator('.badge').allTextContents()).join(',');
   if (await badges(input.passive_type) !== 'PASSIVE') fail(`${input.passive_type} badges: ${await badges(input.passive_type)}`);
   if (await badges(input.deprecated_type) !== 'deprecated') fail(`${input.deprecated_type} badges: ${await badges(input.deprecated_type)}`);
   if (!(await badges(input.archived_type)).includes('archived')) fail(`${input.archived_type} badges: ${await badges(input.archived_type)}`);
   const groups = await page.locator('details.group .group-name').allTextContents();
   if (!groups.includes('delivery') || !groups.includes('contact')) fail(`groups: ${groups}`);
+  // Groups are folded at first (19 types); a group opens on a click.
+  if (await typeArticle(input.test_type).isVisible()) fail('groups are not folded at first');
+  await page.locator('details.group[data-group="contact"] > summary').click();
   const catalogType = typeArticle(input.test_type);
   await catalogType.getByText('JSON schema').click();
   const schema = JSON.parse(await catalogType.locator('[data-field=schema]').textContent());
@@ -302,6 +306,8 @@ try {
   const visible = await page.locator('article.event-type:visible').evaluateAll((a) => a.map((x) => x.dataset.type));
   if (visible.join() !== input.deprecated_type) fail(`search "merged" shows ${visible}`);
   await page.getByLabel('Search event types by name').fill('');
+  await page.getByRole('button', { name: 'Expand all groups' }).click();
+  await typeArticle(input.passive_type).waitFor();
   log(`catalog: ${groups.length} groups (${groups.join(', ')}); badges; search "merged" -> ${visible}`);
   const other = typeArticle(input.other_type);
   await other.getByText('Send to endpoint…').click();
@@ -407,7 +413,7 @@ try {
   await frame.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Messages' }).click();
   await frame.locator('#message-table tbody tr').first().waitFor();
   await frame.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Event catalog' }).click();
-  await frame.locator(`article.event-type[data-type="${input.test_type}"]`).waitFor();
+  await frame.locator(`article.event-type[data-type="${input.test_type}"]`).waitFor({ state: 'attached' });
   const inner = host.frames().find((f) => f.url().startsWith(`${input.base_url}/ui/portal`));
   if (!inner) fail(`no portal frame among ${host.frames().map((f) => f.url())}`);
   if (inner.url().includes('token')) fail(`token left in the frame's address: ${inner.url()}`);
