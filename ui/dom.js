@@ -15,6 +15,9 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A wide table in a box that scrolls sideways on a narrow screen.
+export const scroller = (table) => el('div', { class: 'scroll' }, table);
+
 let counter = 0;
 // A page-unique id for pairing labels with controls.
 export const uid = (prefix) => `${prefix}-${++counter}`;

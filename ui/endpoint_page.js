@@ -1,6 +1,6 @@
 // One endpoint: its settings (editable), secret, Send Test Event, and its
 // recent deliveries and attempts.
-import { el, act, announce } from './dom.js';
+import { el, act, announce, scroller } from './dom.js';
 import { endpointForm } from './endpoint_form.js';
 import { secretPanel } from './secret.js';
 import { testEventForEndpoint } from './test_event.js';
@@ -53,7 +53,7 @@ function deliveriesSection(ctx, endpoint) {
   const section = el('section', { class: 'panel', 'aria-labelledby': 'deliveries-title' },
     el('h3', { id: 'deliveries-title', text: 'Deliveries' }),
     el('div', { class: 'field' }, el('label', { for: 'delivery-state', text: 'Delivery state' }), state),
-    table, empty, pager.element);
+    scroller(table), empty, pager.element);
   return { section, pager };
 }
 
@@ -77,7 +77,7 @@ function attemptsSection(ctx, endpoint) {
     return page;
   });
   const section = el('section', { class: 'panel', 'aria-labelledby': 'attempts-title' },
-    el('h3', { id: 'attempts-title', text: 'Attempts' }), table, empty, pager.element);
+    el('h3', { id: 'attempts-title', text: 'Attempts' }), scroller(table), empty, pager.element);
   return { section, pager };
 }
 

@@ -1,6 +1,6 @@
 // The endpoint list of one workspace: paged 100 at a time, with the form to
 // add one and each row's Enable/Disable and Delete.
-import { el, act, announce } from './dom.js';
+import { el, act, announce, scroller } from './dom.js';
 import { confirmAction } from './confirm.js';
 import { endpointForm } from './endpoint_form.js';
 import { Pager, pageQuery } from './pager.js';
@@ -33,7 +33,7 @@ export async function showEndpointList(view, ctx) {
   });
   const create = el('details', { class: 'panel', id: 'create-endpoint' },
     el('summary', { text: 'Add an endpoint' }));
-  view.append(heading, create, table, empty, pager.element);
+  view.append(heading, create, scroller(table), empty, pager.element);
 
   function row(endpoint) {
     const name = endpoint.url;

@@ -1,6 +1,6 @@
 // One message: its payload, its deliveries (with Resend) and every attempt
 // in full.
-import { el, act, announce, sleep } from './dom.js';
+import { el, act, announce, sleep, scroller } from './dom.js';
 import { attemptView } from './attempt_view.js';
 import { href } from './router.js';
 import { time, pretty, stateBadge, badge, plural } from './format.js';
@@ -20,7 +20,7 @@ export async function showMessagePage(view, ctx, id) {
   view.append(el('p', {}, el('a', { href: href('messages'), text: '← All messages' })), heading, facts,
     el('section', { class: 'panel', 'aria-labelledby': 'payload-title' }, el('h3', { id: 'payload-title', text: 'Payload' }), payload),
     el('section', { class: 'panel', 'aria-labelledby': 'deliveries-title' },
-      el('h3', { id: 'deliveries-title', text: 'Deliveries' }), refresh, deliveries, noDeliveries),
+      el('h3', { id: 'deliveries-title', text: 'Deliveries' }), refresh, scroller(deliveries), noDeliveries),
     el('section', { class: 'panel', 'aria-labelledby': 'attempts-title' },
       el('h3', { id: 'attempts-title', text: 'Attempts' }), attempts));
 

@@ -1,6 +1,6 @@
 // The message log: newest first, filtered by event type and time range
 // (kept in the route's query, so a reload or Back keeps them), paged.
-import { el, act, announce, field } from './dom.js';
+import { el, act, announce, field, scroller } from './dom.js';
 import { Pager, pageQuery } from './pager.js';
 import { href, go } from './router.js';
 import { time, badge, localInputToUtc, utcToLocalInput, plural } from './format.js';
@@ -40,7 +40,7 @@ export async function showMessageList(view, ctx, params) {
     announce(page.data.length ? `${plural(page.data.length, 'message')} shown.` : 'No messages match.');
     return page;
   });
-  view.append(heading, form, table, empty, pager.element);
+  view.append(heading, form, scroller(table), empty, pager.element);
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
