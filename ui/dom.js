@@ -53,9 +53,11 @@ export function announce(text) {
 }
 
 // Runs an action, showing its error (the API's message) as text; the button
-// is disabled meanwhile.
+// is disabled meanwhile. Disabling drops the keyboard focus, so it comes back
+// to the button afterwards unless the action moved it elsewhere.
 export async function act(button, action) {
   showError(null);
+  const focused = button && document.activeElement === button;
   if (button) button.disabled = true;
   try {
     return await action();
@@ -63,7 +65,11 @@ export async function act(button, action) {
     showError(error);
     return undefined;
   } finally {
-    if (button) button.disabled = false;
+    if (button) {
+      button.disabled = false;
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (focused && lost && button.isConnected) button.focus();
+    }
   }
 }
 

@@ -68,6 +68,7 @@ let current = null;  // the page a failure is shown on
 const consoleErrors = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: input.base_url });
   const page = await context.newPage();
   current = page;
   const watch = (p) => {
@@ -173,6 +174,11 @@ try {
   await edit.getByLabel('URL', { exact: true }).fill(input.endpoint_url);
   await edit.getByLabel('Description', { exact: true }).fill('Orders hook');
   await edit.getByLabel('Wire profile').selectOption('standard-webhooks');
+  // A header row added, then removed again: not saved.
+  await edit.getByRole('button', { name: 'Add header' }).click();
+  await edit.getByLabel('Header 2 name').fill('x-temporary');
+  await edit.getByRole('button', { name: 'Remove header 2' }).click();
+  if (await edit.getByLabel('Header 2 name').count() !== 0) fail('the removed header row is still there');
   await edit.getByRole('button', { name: 'Save changes' }).click();
   await heading(page, `Endpoint ${input.endpoint_url}`).waitFor();
   await page.locator('#status', { hasText: 'Endpoint saved.' }).waitFor();
@@ -190,6 +196,10 @@ try {
   if (await secret.getAttribute('type') !== 'text') fail('Reveal did not show the secret');
   const oldSecret = await secret.inputValue();
   if (oldSecret !== edited.secret) fail(`revealed secret ${oldSecret} is not the API's ${edited.secret}`);
+  await page.getByRole('button', { name: 'Copy' }).click();
+  await page.locator('#status', { hasText: 'Secret copied' }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  if (copied !== oldSecret) fail(`Copy put ${copied} on the clipboard`);
   await page.getByRole('button', { name: 'Hide' }).click();
   if (await secret.getAttribute('type') !== 'password') fail('Hide did not hide the secret');
   await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -204,7 +214,7 @@ try {
   edited = await api(`${wsPath}/endpoints/${created.id}`);
   if (edited.secret !== newSecret) fail(`the API's secret ${edited.secret} is not the one shown ${newSecret}`);
   Object.assign(result, { endpoint_id: created.id, old_secret: oldSecret, new_secret: newSecret });
-  log('secret revealed, hidden, rotated (the new one shown is the API\'s)');
+  log('secret revealed, copied, hidden, rotated (the new one shown is the API\'s)');
 
   // --- Send a test event; its attempt in full.
   await page.getByLabel('Event type', { exact: true }).selectOption(input.test_type);
@@ -235,6 +245,9 @@ try {
   // --- Messages: filter by type, by time; open the test message; resend.
   await nav(page).getByRole('link', { name: 'Messages' }).click();
   await heading(page, 'Messages').waitFor();
+  // A navigation moves the focus to the new view's heading.
+  const afterNav = await focusInfo(page);
+  if (afterNav.tag !== 'H2' || afterNav.text !== 'Messages') fail(`focus after a navigation: ${JSON.stringify(afterNav)}`);
   const messageRows = page.locator('#message-table tbody tr');
   await messageRows.first().waitFor();
   const allTypes = await page.locator('#message-table tbody tr td:nth-child(2) .mono').allTextContents();
@@ -387,8 +400,17 @@ try {
   if (other404 !== 404) fail(`another workspace from the portal: ${other404}`);
   log(`portal: ${portal.url()}; another workspace answers ${other404}`);
   await screenshot(portal, 'portal');
-  // Deleting asks first (an in-page dialog); the row goes once confirmed.
+  // Deleting asks first (an in-page dialog): Escape cancels and gives the
+  // focus back; the row goes once confirmed.
   const doomed = portal.locator('#endpoint-table tbody tr', { hasText: input.portal_endpoint_urls[0] });
+  await doomed.getByRole('button', { name: /^Delete/ }).click();
+  await portal.getByRole('dialog').waitFor();
+  await portal.keyboard.press('Escape');
+  await portal.waitForFunction(() => !document.querySelector('dialog'));
+  await portal.waitForFunction(() => document.activeElement && document.activeElement.textContent === 'Delete', null, { timeout: 5000 })
+    .catch(() => {});
+  const back = await focusInfo(portal);
+  if (back.text !== 'Delete' || await doomed.count() !== 1) fail(`after Escape: ${JSON.stringify(back)}`);
   await doomed.getByRole('button', { name: /^Delete/ }).click();
   await portal.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
   await doomed.waitFor({ state: 'detached' });
