@@ -6,7 +6,8 @@ import { secretPanel } from './secret.js';
 import { testEventForEndpoint } from './test_event.js';
 import { statusText, statusClass } from './attempt_view.js';
 import { Pager, pageQuery } from './pager.js';
-import { href } from './router.js';
+import { href, go } from './router.js';
+import { confirmAction } from './confirm.js';
 import { time, stateBadge } from './format.js';
 import { stateCell, typesText } from './endpoints.js';
 
@@ -81,6 +82,20 @@ function attemptsSection(ctx, endpoint) {
   return { section, pager };
 }
 
+function deleteSection(ctx, current) {
+  const remove = el('button', { type: 'button', class: 'danger', text: 'Delete endpoint' });
+  remove.addEventListener('click', () => act(remove, async () => {
+    const endpoint = current();
+    if (!(await confirmAction(`Delete the endpoint ${endpoint.url}? Its open deliveries stop.`, 'Delete'))) return;
+    await ctx.api.delete(ctx.endpointPath(endpoint.id));
+    // Said once the list is shown (a new view clears the status line).
+    window.addEventListener('hashchange', () => setTimeout(() => announce(`${endpoint.url} deleted.`), 0), { once: true });
+    go('endpoints');
+  }));
+  return el('section', { class: 'panel', 'aria-labelledby': 'delete-title' },
+    el('h3', { id: 'delete-title', text: 'Delete endpoint' }), remove);
+}
+
 export async function showEndpointPage(view, ctx, id) {
   const heading = el('h2', { tabindex: -1, text: 'Endpoint' });
   view.append(el('p', {}, el('a', { href: href('endpoints'), text: '← All endpoints' })), heading);
@@ -106,7 +121,8 @@ export async function showEndpointPage(view, ctx, id) {
         test),
       deliveries.section, attempts.section,
       el('section', { class: 'panel', 'aria-labelledby': 'edit-title' },
-        el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form));
+        el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form),
+      deleteSection(ctx, () => endpoint));
     await refreshLogs();
   });
 }

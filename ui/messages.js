@@ -46,7 +46,9 @@ export async function showMessageList(view, ctx, params) {
     event.preventDefault();
     const next = { type: type.value.trim(), since: localInputToUtc(since.value), until: localInputToUtc(until.value) };
     for (const key of Object.keys(next)) if (!next[key]) delete next[key];
-    go('messages', null, next);
+    // The same filters again: a refresh (the route does not change).
+    if (href('messages', null, next) === window.location.hash) act(apply, () => pager.first());
+    else go('messages', null, next);
   });
   clear.addEventListener('click', () => go('messages'));
 

@@ -5,7 +5,7 @@
 // dashboard's workspace views (workspace_view.js), locked to the one
 // workspace the token is for (the API refuses any other).
 import { Api } from './api.js';
-import { load, save, forget } from './storage.js';
+import { load, save } from './storage.js';
 import { showError } from './dom.js';
 import { mountWorkspace } from './workspace_view.js';
 

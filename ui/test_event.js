@@ -39,6 +39,9 @@ export async function testEventForEndpoint(ctx, current, onSent) {
   const form = el('form', { class: 'row' }, field('Event type', select), send);
   const types = (await ctx.eventTypes()).filter((t) => !t.archived);
   select.replaceChildren(...types.map((t) => el('option', { value: t.name, text: t.name })));
+  // The first type the endpoint subscribes to by name, if any.
+  const preferred = (current().filter_types || []).find((f) => types.some((t) => t.name === f));
+  if (preferred) select.value = preferred;
   if (types.length === 0) {
     send.disabled = true;
     form.append(el('p', { class: 'hint', text: 'The workspace has no event type to send.' }));

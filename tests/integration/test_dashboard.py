@@ -8,24 +8,25 @@ style or HTML parsing of data.
 
 DashboardBrowserTest: a real Chromium (Debian's `chromium`, driven by
 playwright-core from tests/node/dashboard_e2e.mjs), against a server that
-loaded the customer-engagement catalog: signs in with the admin token, picks
-a workspace, creates an endpoint with event types picked from the catalog, a
+loaded the customer-engagement catalog: signs in with the admin token, picks a
+workspace, creates an endpoint with event types picked from the catalog, a
 wildcard, a custom header and a rate limit, disables and enables it, creates
 one more with the keyboard alone (Tab reaches the navigation and the form,
-Enter submits), edits the first (URL, description, profile), reveals, hides
-and rotates its secret, sends a test event and reads the attempt's request
-headers, response status, headers and body; in the Messages log filters by
-type and time, goes Back, opens the message and resends its delivery until a
-second attempt shows; browses the catalog (groups, PASSIVE, deprecated and
-archived badges, schema, example, search) and sends a test event from a type;
-pages past 100 endpoints in another workspace; signs in with a workspace key
-(a reload keeps the route); opens a portal link (the token leaves the address
-bar, another workspace is 404), deletes an endpoint there, and opens the
-portal in an iframe of a page from another site, where it works and still
-cannot reach another workspace; an altered link and a missing one show why.
-The Python side then checks through the API and at the receiver what the
-browser did. The screenshots of every view are kept in the test's temporary
-directory (their paths are printed; FERRY_KEEP_DATA=1 keeps them)."""
+Enter submits), edits the first (URL, description, profile), reveals, copies,
+hides and rotates its secret, sends a test event and reads the attempt's
+request headers, response status, headers and body; in the Messages log
+filters by type and time, goes Back, opens the message and resends its
+delivery until a second attempt shows; browses the catalog (groups, PASSIVE,
+deprecated and archived badges, schema, example, search) and sends a test
+event from a type; pages past 100 endpoints in another workspace; signs in
+with a workspace key, deletes the keyboard's endpoint from its page (a reload
+keeps the route); opens a portal link (the token leaves the address bar,
+another workspace is 404), deletes an endpoint there, and opens the portal in
+an iframe of a page from another site, where it works and still cannot reach
+another workspace; an altered link and a missing one show why. The Python side
+then checks through the API and at the receiver what the browser did. The
+screenshots of every view are kept in the test's temporary directory (their
+paths are printed; FERRY_KEEP_DATA=1 keeps them)."""
 
 import http.server
 import json
@@ -259,7 +260,7 @@ class DashboardBrowserTest(FerryTestCase):
         by_url = {e["url"]: e for e in endpoints}
         self.assertNotIn(existing["url"], by_url)  # deleted from the portal
         self.assertNotIn(first_url, by_url)  # its URL was edited
-        self.assertIn(keyboard_url, by_url)  # created with the keyboard
+        self.assertNotIn(keyboard_url, by_url)  # created with the keyboard, deleted from its page
         edited = by_url[endpoint_url]
         self.assertEqual(edited["id"], result["endpoint_id"])
         self.assertEqual(edited["description"], "Orders hook")

@@ -374,13 +374,21 @@ try {
   await heading(page, `Endpoints — ${input.workspace}`).waitFor();
   const options = await picker.locator('option').allTextContents();
   if (options.length !== 2 || !options[1].includes(`(${input.workspace})`)) fail(`a key's workspaces: ${options}`);
+  // Delete an endpoint from its own page: back to the list, without it.
+  await page.locator('#endpoint-table').getByRole('link', { name: input.keyboard_url }).click();
+  await heading(page, `Endpoint ${input.keyboard_url}`).waitFor();
+  await page.getByRole('button', { name: 'Delete endpoint' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await heading(page, `Endpoints — ${input.workspace}`).waitFor();
+  await page.locator('#status', { hasText: `${input.keyboard_url} deleted.` }).waitFor();
+  if (await page.locator('#endpoint-table tbody tr', { hasText: input.keyboard_url }).count() !== 0) fail('deleted endpoint still listed');
   await nav(page).getByRole('link', { name: 'Messages' }).click();
   await heading(page, 'Messages').waitFor();
   await page.reload();
   await heading(page, 'Messages').waitFor();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await tokenField.waitFor();
-  log(`signed in with a workspace key: ${options[1]}; a reload kept #/messages; signed out`);
+  log(`signed in with a workspace key: ${options[1]}; deleted ${input.keyboard_url} from its page; a reload kept #/messages; signed out`);
 
   // --- The portal: the token in the fragment, then gone from the address bar.
   const portal = await context.newPage();
