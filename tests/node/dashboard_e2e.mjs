@@ -224,7 +224,7 @@ try {
   const status = (await attempt.locator('[data-field=response-status]').textContent()).trim();
   if (status !== '200') fail(`test event attempt status: ${status}`);
   const sentHeaders = await attempt.locator('[data-field=request-headers]').innerText();
-  // Custom header values are redacted in attempts (they may hold credentials).
+  // Attempts redact the values of headers named like credentials (x-dash-token).
   if (!/x-dash-token\s+\[redacted\]/.test(sentHeaders) || !/webhook-signature\s+v1,/.test(sentHeaders)) fail(`request headers shown: ${sentHeaders}`);
   const sentTo = await page.locator('[data-role=test-result]').innerText();
   if (!sentTo.includes(`to ${input.endpoint_url}`)) fail(`test result names another URL: ${sentTo}`);
