@@ -1,136 +1,75 @@
-// The endpoints of one workspace: list, create, enable/disable, delete, and
-// send a test event, showing the attempt it produced.
-import { workspacePath } from './api.js';
-import { el, showError } from './dom.js';
+// The endpoint list of one workspace: paged 100 at a time, with the form to
+// add one and each row's Enable/Disable and Delete.
+import { el, act, announce, scroller } from './dom.js';
+import { confirmAction } from './confirm.js';
+import { endpointForm } from './endpoint_form.js';
+import { Pager, pageQuery } from './pager.js';
+import { href } from './router.js';
+import { plural } from './format.js';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const PAGE_SIZE = 100;
 
-export async function showEndpoints(root, api, ws) {
-  const base = `${workspacePath(ws)}/endpoints`;
-  root.replaceChildren();
-  root.hidden = false;
+export const typesText = (endpoint) => (endpoint.filter_types && endpoint.filter_types.length ? endpoint.filter_types.join(', ') : 'all');
 
-  const urlInput = el('input', { id: 'endpoint-url', type: 'url', required: true, placeholder: 'https://example.com/webhooks' });
-  const typesInput = el('input', { id: 'endpoint-types', type: 'text', placeholder: 'order.*, invoice.paid' });
-  const createForm = el('form', { id: 'create-endpoint', 'aria-labelledby': 'create-title' },
-    el('h3', { id: 'create-title', text: 'Add an endpoint' }),
-    el('div', { class: 'row' },
-      el('div', {}, el('label', { for: 'endpoint-url', text: 'URL' }), urlInput),
-      el('div', {}, el('label', { for: 'endpoint-types', text: 'Event types (comma-separated; empty for all)' }), typesInput)),
-    el('button', { type: 'submit', text: 'Create endpoint' }));
+export const stateCell = (endpoint) => el('span', {
+  class: endpoint.enabled ? 'state-enabled' : 'state-disabled',
+  text: endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}`,
+});
 
-  const typeSelect = el('select', { id: 'test-type' });
-  const testControls = el('div', {},
-    el('label', { for: 'test-type', text: 'Event type for test events' }), typeSelect);
-  const result = el('section', { id: 'test-result', class: 'result', 'aria-live': 'polite', hidden: true });
+export async function showEndpointList(view, ctx) {
+  const heading = el('h2', { tabindex: -1, text: `Endpoints — ${ctx.ws}` });
   const body = el('tbody');
   const table = el('table', { id: 'endpoint-table' },
-    el('caption', { class: 'hint', text: `Endpoints of workspace ${ws}` }),
-    el('thead', {}, el('tr', {}, ...['URL', 'State', 'Event types', 'Profile', 'Actions'].map((h) => el('th', { scope: 'col', text: h })))),
+    el('caption', { class: 'hint', text: `Endpoints of workspace ${ctx.ws}` }),
+    el('thead', {}, el('tr', {}, ['URL', 'Description', 'State', 'Event types', 'Profile', 'Actions'].map((h) => el('th', { scope: 'col', text: h })))),
     body);
   const empty = el('p', { id: 'no-endpoints', class: 'hint', text: 'No endpoints yet.', hidden: true });
-
-  root.append(el('h2', { text: `Endpoints — ${ws}` }), createForm, testControls, table, empty, result);
-
-  async function refresh() {
-    const page = await api.get(`${base}?limit=100`);
+  const pager = new Pager('endpoints', async (cursor) => {
+    const page = await ctx.api.get(`${ctx.base}/endpoints${pageQuery(PAGE_SIZE, cursor)}`);
     body.replaceChildren(...page.data.map(row));
     empty.hidden = page.data.length > 0;
     table.hidden = page.data.length === 0;
-  }
-
-  // Runs an action, showing its error (the API's message) as text.
-  async function act(button, action) {
-    showError(null);
-    if (button) button.disabled = true;
-    try {
-      await action();
-    } catch (error) {
-      showError(error);
-    } finally {
-      if (button) button.disabled = false;
-    }
-  }
+    return page;
+  });
+  const create = el('details', { class: 'panel', id: 'create-endpoint' },
+    el('summary', { text: 'Add an endpoint' }));
+  view.append(heading, create, scroller(table), empty, pager.element);
 
   function row(endpoint) {
-    const types = endpoint.filter_types && endpoint.filter_types.length ? endpoint.filter_types.join(', ') : 'all';
+    const name = endpoint.url;
     const toggle = el('button', {
       type: 'button', class: 'secondary', text: endpoint.enabled ? 'Disable' : 'Enable',
-      'aria-label': `${endpoint.enabled ? 'Disable' : 'Enable'} ${endpoint.url}`,
+      'aria-label': `${endpoint.enabled ? 'Disable' : 'Enable'} ${name}`,
     });
     toggle.addEventListener('click', () => act(toggle, async () => {
-      await api.patch(`${base}/${encodeURIComponent(endpoint.id)}`, { enabled: !endpoint.enabled });
-      await refresh();
+      await ctx.api.patch(ctx.endpointPath(endpoint.id), { enabled: !endpoint.enabled });
+      announce(`${name} ${endpoint.enabled ? 'disabled' : 'enabled'}.`);
+      await pager.reload();
     }));
-    const test = el('button', { type: 'button', text: 'Send test event', 'aria-label': `Send test event to ${endpoint.url}` });
-    test.addEventListener('click', () => act(test, () => sendTest(endpoint)));
-    const remove = el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${endpoint.url}` });
+    const remove = el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete ${name}` });
     remove.addEventListener('click', () => act(remove, async () => {
-      if (!window.confirm(`Delete the endpoint ${endpoint.url}?`)) return;
-      await api.delete(`${base}/${encodeURIComponent(endpoint.id)}`);
-      await refresh();
+      if (!(await confirmAction(`Delete the endpoint ${name}?`, 'Delete'))) return;
+      await ctx.api.delete(ctx.endpointPath(endpoint.id));
+      announce(`${name} deleted.`);
+      await pager.reload();
+      heading.focus();
     }));
     return el('tr', { 'data-endpoint': endpoint.id },
-      el('td', { class: 'url', text: endpoint.url }),
-      el('td', { class: endpoint.enabled ? 'state-enabled' : 'state-disabled',
-                 text: endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabled_reason ? ` (${endpoint.disabled_reason})` : ''}` }),
-      el('td', { text: types }),
+      el('td', { class: 'url' }, el('a', { href: href('endpoints', endpoint.id), text: name })),
+      el('td', { text: endpoint.description || '' }),
+      el('td', {}, stateCell(endpoint)),
+      el('td', { text: typesText(endpoint) }),
       el('td', { text: endpoint.profile || 'workspace default' }),
-      el('td', { class: 'actions' }, toggle, test, remove));
+      el('td', {}, el('div', { class: 'actions' }, toggle, remove)));
   }
-
-  async function sendTest(endpoint) {
-    if (!typeSelect.value) throw new Error('There is no event type to send: register one first.');
-    result.hidden = false;
-    result.replaceChildren(el('p', { text: `Sending a ${typeSelect.value} test event to ${endpoint.url}…` }));
-    // 202 {"message": the message, "delivery": its delivery to this endpoint}
-    const sent = await api.post(`${base}/${encodeURIComponent(endpoint.id)}/test`, { type: typeSelect.value });
-    const messageId = sent.message.id;
-    const attemptsPath = `${workspacePath(ws)}/messages/${encodeURIComponent(messageId)}/attempts`;
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      const attempts = (await api.get(attemptsPath)).data;
-      if (attempts.length > 0) {
-        showAttempt(messageId, attempts[attempts.length - 1]);
-        return;
-      }
-      if (Date.now() > deadline) {
-        result.replaceChildren(el('p', { text: `Message ${messageId}: no attempt yet after 30 s.` }));
-        return;
-      }
-      await sleep(500);
-    }
-  }
-
-  function showAttempt(messageId, attempt) {
-    const status = attempt.response_status ? String(attempt.response_status) : `no response (${attempt.error || 'error'})`;
-    result.replaceChildren(
-      el('h3', { text: 'Test event attempt' }),
-      el('dl', {},
-        el('dt', { text: 'Message' }), el('dd', { text: messageId }),
-        el('dt', { text: 'Status' }), el('dd', { id: 'attempt-status', text: status }),
-        el('dt', { text: 'Latency' }), el('dd', { id: 'attempt-latency', text: `${attempt.latency_ms} ms` }),
-        attempt.error_detail ? [el('dt', { text: 'Error' }), el('dd', { text: attempt.error_detail })] : null,
-        el('dt', { text: 'Response body' }), el('dd', {}, el('pre', { id: 'attempt-body', text: attempt.response_body || '(empty)' }))));
-  }
-
-  createForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const submit = createForm.querySelector('button[type=submit]');
-    act(submit, async () => {
-      const filter = typesInput.value.split(',').map((t) => t.trim()).filter((t) => t);
-      const fields = { url: urlInput.value.trim() };
-      if (filter.length) fields.filter_types = filter;
-      await api.post(base, fields);
-      urlInput.value = '';
-      typesInput.value = '';
-      await refresh();
-    });
-  });
 
   await act(null, async () => {
-    const types = await api.get('/api/v1/event-types');
-    typeSelect.replaceChildren(...types.data.filter((t) => !t.archived).map((t) => el('option', { value: t.name, text: t.name })));
+    const page = await pager.reload();
+    create.open = page.data.length === 0;
+    create.append(await endpointForm(ctx, null, async (created) => {
+      announce(`Endpoint ${created.url} created.`);
+      await pager.reload();
+    }));
+    if (page.next_cursor) announce(`More than ${plural(PAGE_SIZE, 'endpoint')}: use Next page.`);
   });
-  await act(null, refresh);
 }

@@ -1,26 +1,34 @@
 // The dashboard: sign in with the admin token or a workspace key (kept in
-// this tab's sessionStorage, never in the URL), pick a workspace, manage its
-// endpoints.
+// this tab's sessionStorage, never in the URL), pick a workspace, then the
+// workspace's views (workspace_view.js).
 import { Api } from './api.js';
+import { load, save, forget } from './storage.js';
 import { showError } from './dom.js';
-import { showEndpoints } from './endpoints.js';
+import { mountWorkspace } from './workspace_view.js';
 
 const KEY = 'ferry.token';
+const WORKSPACE_KEY = 'ferry.workspace';
 const signIn = document.getElementById('sign-in');
 const form = document.getElementById('sign-in-form');
 const tokenInput = document.getElementById('token');
 const signOut = document.getElementById('sign-out');
 const picker = document.getElementById('workspace-picker');
 const select = document.getElementById('workspace');
-const endpoints = document.getElementById('endpoints');
+const views = document.getElementById('workspace-view');
 const who = document.getElementById('who');
+let unmount = null;
+
+function leaveWorkspace() {
+  if (unmount) unmount();
+  unmount = null;
+}
 
 function signedOut() {
-  sessionStorage.removeItem(KEY);
+  leaveWorkspace();
+  forget(KEY);
+  forget(WORKSPACE_KEY);
   signIn.hidden = false;
   picker.hidden = true;
-  endpoints.hidden = true;
-  endpoints.replaceChildren();
   signOut.hidden = true;
   who.textContent = '';
   tokenInput.value = '';
@@ -37,24 +45,38 @@ async function start(token) {
     workspaces.push(...page.data);
     cursor = page.next_cursor;
   } while (cursor);
-  sessionStorage.setItem(KEY, token);
+  save(KEY, token);
   signIn.hidden = true;
   signOut.hidden = false;
   who.textContent = `Signed in: ${workspaces.length} workspace${workspaces.length === 1 ? '' : 's'}`;
   select.replaceChildren(new Option('Choose a workspace…', ''),
                          ...workspaces.map((w) => new Option(`${w.name} (${w.id})`, w.id)));
   picker.hidden = false;
-  endpoints.hidden = true;
-  select.onchange = () => {
+  leaveWorkspace();
+  // byUser: a workspace picked here starts on its endpoints (the route may
+  // name another workspace's endpoint or message).
+  const choose = (byUser) => {
     showError(null);
-    if (select.value) showEndpoints(endpoints, api, select.value);
-    else endpoints.hidden = true;
+    leaveWorkspace();
+    const workspace = workspaces.find((w) => w.id === select.value);
+    if (!workspace) {
+      forget(WORKSPACE_KEY);
+      return;
+    }
+    save(WORKSPACE_KEY, workspace.id);
+    if (byUser) history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/endpoints`);
+    unmount = mountWorkspace(views, api, workspace);
   };
-  if (workspaces.length === 1) {
-    select.value = workspaces[0].id;
-    select.onchange();
+  select.onchange = () => choose(true);
+  // The workspace of this tab before a reload, or the only one.
+  const kept = load(WORKSPACE_KEY);
+  const initial = workspaces.length === 1 ? workspaces[0] : workspaces.find((w) => w.id === kept);
+  if (initial) {
+    select.value = initial.id;
+    choose(false);
+  } else {
+    select.focus();
   }
-  select.focus();
 }
 
 form.addEventListener('submit', async (event) => {
@@ -64,7 +86,7 @@ form.addEventListener('submit', async (event) => {
     await start(tokenInput.value.trim());
     tokenInput.value = '';
   } catch (error) {
-    sessionStorage.removeItem(KEY);
+    forget(KEY);
     showError(error);
   }
 });
@@ -73,5 +95,5 @@ signOut.addEventListener('click', () => {
   signedOut();
 });
 
-const saved = sessionStorage.getItem(KEY);
+const saved = load(KEY);
 if (saved) start(saved).catch((error) => { signedOut(); showError(error); });

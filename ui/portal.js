@@ -1,10 +1,13 @@
 // The customer portal: opened as /ui/portal#token=fpt_… (the fragment never
 // reaches a server or a Referer). The token is taken out of the address bar
-// at once and kept in this tab's sessionStorage; the page shows the
-// endpoints of the one workspace the token is for.
+// at once and kept in this tab's sessionStorage (in memory where a framed
+// page is denied storage: see storage.js); the page shows the
+// dashboard's workspace views (workspace_view.js), locked to the one
+// workspace the token is for (the API refuses any other).
 import { Api } from './api.js';
+import { load, save } from './storage.js';
 import { showError } from './dom.js';
-import { showEndpoints } from './endpoints.js';
+import { mountWorkspace } from './workspace_view.js';
 
 const KEY = 'ferry.portal-token';
 
@@ -12,10 +15,10 @@ function tokenFromFragment() {
   const params = new URLSearchParams(window.location.hash.slice(1));
   const token = params.get('token');
   if (token) {
-    sessionStorage.setItem(KEY, token);
-    history.replaceState(null, '', window.location.pathname + window.location.search);
+    save(KEY, token);
+    history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/endpoints`);
   }
-  return sessionStorage.getItem(KEY);
+  return load(KEY);
 }
 
 // fpt_<hex of "v1\n{workspace}\n{expiry}">_<hex signature>: the workspace is
@@ -39,7 +42,7 @@ async function main() {
   try {
     const workspace = await api.get(`/api/v1/workspaces/${encodeURIComponent(ws)}`);
     document.getElementById('who').textContent = workspace.name;
-    await showEndpoints(document.getElementById('endpoints'), api, ws);
+    mountWorkspace(document.getElementById('workspace-view'), api, workspace);
   } catch (error) {
     showError(error);
   }

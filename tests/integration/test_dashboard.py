@@ -3,30 +3,46 @@
 DashboardFilesTest: plain HTTP, no token: every file of ui/ is served as it
 is in the repository with its content type, `Cache-Control: no-cache` and the
 security headers (only the portal's page may be framed); unknown files are a
-JSON 404 and other methods 405.
+JSON 404 and other methods 405; no page or module uses inline script, inline
+style or HTML parsing of data.
 
 DashboardBrowserTest: a real Chromium (Debian's `chromium`, driven by
-playwright-core from tests/node/dashboard_e2e.mjs) signs in with the admin
-token, picks a workspace, creates an endpoint at the test receiver, disables
-and enables it, sends a test event and sees its attempt's status 200, signs
-out; signs in with a workspace key (its workspace only); then opens a portal
-link minted through the API and sees that workspace's endpoints, while a call
-to another workspace from the page gets 404; deletes one endpoint there; an
-altered link and a missing one show why. The screenshots are kept in the test's temporary directory (their paths
-are printed; FERRY_KEEP_DATA=1 keeps them)."""
+playwright-core from tests/node/dashboard_e2e.mjs), against a server that
+loaded the customer-engagement catalog: signs in with the admin token, picks a
+workspace, creates an endpoint with event types picked from the catalog, a
+wildcard, a custom header and a rate limit, disables and enables it, creates
+one more with the keyboard alone (Tab reaches the navigation and the form,
+Enter submits), edits the first (URL, description, profile), reveals, copies,
+hides and rotates its secret, sends a test event and reads the attempt's
+request headers, response status, headers and body; in the Messages log
+filters by type and time, goes Back, opens the message and resends its
+delivery until a second attempt shows; browses the catalog (groups, PASSIVE,
+deprecated and archived badges, schema, example, search) and sends a test
+event from a type; pages past 100 endpoints in another workspace; signs in
+with a workspace key, deletes the keyboard's endpoint from its page (a reload
+keeps the route); opens a portal link (the token leaves the address bar,
+another workspace is 404), deletes an endpoint there, and opens the portal in
+an iframe of a page from another site, where it works and still cannot reach
+another workspace; an altered link and a missing one show why. The Python side
+then checks through the API and at the receiver what the browser did. The
+screenshots of every view are kept in the test's temporary directory (their
+paths are printed; FERRY_KEEP_DATA=1 keeps them)."""
 
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import ferry_harness as fh
-from ferry_harness import FerryTestCase
+from ferry_harness import FerryTestCase, Reply
 
 UI_DIR = fh.REPO_ROOT / "ui"
+CATALOG = fh.REPO_ROOT / "catalogs" / "customer-engagement.json"
 CHROMIUM = os.environ.get("FERRY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 CONTENT_TYPES = {
@@ -101,6 +117,15 @@ class DashboardFilesTest(FerryTestCase):
                 self.assertNotRegex(text, r"\son[a-z]+\s*=")
                 self.assertNotRegex(text, r"\sstyle\s*=")
 
+    def test_data_is_never_parsed_as_html(self):
+        # API data goes in as text (textContent, attributes), styles as classes.
+        for module in UI_DIR.glob("*.js"):
+            with self.subTest(module=module.name):
+                text = module.read_text()
+                for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", ".style.",
+                               "eval(", "new Function"):
+                    self.assertNotIn(banned, text)
+
     def test_unknown_files_and_methods(self):
         for path in ("/ui/nope.js", "/ui/portal/x", "/ui/index.htm", "/ui//index.html", "/ui/%2e%2e/ferry"):
             with self.subTest(path=path):
@@ -126,12 +151,15 @@ def browser_unavailable_reason():
 
 
 class DashboardBrowserTest(FerryTestCase):
+    # The customer-engagement catalog stamps workspace ids, which its schemas
+    # want to be a brand's UUID.
+    WS = "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b"
+
     @classmethod
     def setUpClass(cls):
         cls.receiver = cls.start_class_receiver()
-        cls.server = cls.start_class_server(name="dashboard")
+        cls.server = cls.start_class_server(name="dashboard", extra_args=["--catalog", str(CATALOG)])
         cls.api = cls.server.api()
-        cls.api.expect(cls.api.post("/api/v1/event-types", {"name": "dash.ping", "examples": [{"n": 1}]}), 201)
 
     def setUp(self):
         super().setUp()
@@ -141,14 +169,56 @@ class DashboardBrowserTest(FerryTestCase):
                 self.fail(f"the dashboard's browser test cannot run in CI: {reason}")
             raise unittest.SkipTest(reason)
 
+    def frame_page(self, src: str) -> str:
+        """Serves a page of another site (localhost, not 127.0.0.1) that frames src."""
+        page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A product</title></head>'
+                f'<body><h1>A product\'s settings</h1>'
+                f'<iframe src="{src}" title="Webhooks" width="1100" height="700"></iframe></body></html>').encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 5)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return f"http://localhost:{server.server_address[1]}/"
+
     def test_dashboard_and_portal_in_a_browser(self):
-        ws = self.api.create_workspace("Dashboard", ws_id="dash")["id"]
-        other = self.api.create_workspace("Someone else", ws_id="dash-other")["id"]
-        existing = self.api.create_endpoint(ws, self.receiver.url("/dash/existing"), filter_types=["nothing.*"])
-        self.api.create_endpoint(other, self.receiver.url("/dash/other"))
-        key = self.api.create_api_key(ws)["token"]
-        link = self.api.expect(self.api.post(f"/api/v1/workspaces/{ws}/portal-links", {}), 201)
+        api = self.api
+        catalog = "customer-engagement"
+        ws = api.expect(api.post("/api/v1/workspaces", {"id": self.WS, "name": "Dashboard", "catalog": catalog}), 201)["id"]
+        other = api.create_workspace("Someone else", ws_id="dash-other")["id"]
+        many = api.create_workspace("Many endpoints", ws_id="dash-many")["id"]
+        # Flags and archiving show as badges in the catalog.
+        api.expect(api.patch(f"/api/v1/event-types/contact.merged?catalog={catalog}", {"flags": ["deprecated"]}), 200)
+        api.expect(api.post(f"/api/v1/event-types/billing.plan_changed/archive?catalog={catalog}"), 200)
+        types = {t["name"]: t for t in api.expect(api.get(f"/api/v1/event-types?catalog={catalog}"), 200)["data"]}
+        # A message of another type, for the type filter of the log.
+        api.publish(ws, "contact.updated", dict(types["contact.updated"]["examples"][0], workspace_id=ws))
+        existing = api.create_endpoint(ws, self.receiver.url("/dash/existing"), filter_types=["nothing.*"])
+        api.create_endpoint(other, self.receiver.url("/dash/other"))
+        many_urls = [self.receiver.url(f"/many/{i:03d}") for i in range(105)]
+        for url in many_urls:
+            api.create_endpoint(many, url, enabled=False)
+        key = api.create_api_key(ws)["token"]
+        link = api.expect(api.post(f"/api/v1/workspaces/{ws}/portal-links", {}), 201)
+        framed = api.expect(api.post(f"/api/v1/workspaces/{ws}/portal-links", {}), 201)
+        first_url = self.receiver.url("/dash/first")
         endpoint_url = self.receiver.url("/dash/hook")
+        keyboard_url = self.receiver.url("/dash/keyboard")
+        self.receiver.program("/dash/hook", Reply(status=200, headers={"X-Receiver": "dash"},
+                                                  body=b'{"received":true}'))
 
         shots = tempfile.mkdtemp(prefix="ferry-dashboard-shots-")
         if not fh.KEEP_DATA:  # FERRY_KEEP_DATA=1 keeps the screenshots
@@ -158,35 +228,60 @@ class DashboardBrowserTest(FerryTestCase):
             "admin_token": self.server.admin_token,
             "workspace_key": key,
             "workspace": ws,
+            "many_workspace": many,
+            "first_url": first_url,
             "endpoint_url": endpoint_url,
-            "event_type": "dash.ping",
+            "keyboard_url": keyboard_url,
+            "many_urls": many_urls,
+            "test_type": "contact.created",
+            "other_type": "contact.updated",
+            "passive_type": "delivery.sent",
+            "deprecated_type": "contact.merged",
+            "archived_type": "billing.plan_changed",
             "portal_path": link["path"],
             "portal_endpoint_urls": [existing["url"], endpoint_url],
+            "frame_page": self.frame_page(f"{self.server.base_url}{framed['path']}"),
             "other_workspace": other,
             "screenshots": shots,
             "chromium": CHROMIUM,
         }
         proc = subprocess.run(["node", os.path.join(fh.NODE_TOOLS_DIR, "dashboard_e2e.mjs")],
-                              input=json.dumps(config).encode(), capture_output=True, timeout=180,
+                              input=json.dumps(config).encode(), capture_output=True, timeout=300,
                               cwd=fh.NODE_TOOLS_DIR)
         out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
         print(f"\n{out}", flush=True)
         self.assertEqual(proc.returncode, 0, out)
-        self.assertIn("\nok\n", "\n" + proc.stdout.decode())
+        stdout = proc.stdout.decode()
+        self.assertIn("\nok\n", "\n" + stdout)
+        result = json.loads(re.search(r"^result: (.*)$", stdout, re.M).group(1))
 
         # What the browser did is in the server and at the receiver.
-        endpoints = self.api.expect(self.api.get(f"/api/v1/workspaces/{ws}/endpoints"), 200)["data"]
-        created = [e for e in endpoints if e["url"] == endpoint_url]
-        self.assertEqual(len(created), 1, endpoints)
-        self.assertNotIn(existing["id"], [e["id"] for e in endpoints])  # deleted from the portal
-        self.assertTrue(created[0]["enabled"])
-        self.assertEqual(created[0]["filter_types"], ["dash.ping", "other.*"])
+        endpoints = api.expect(api.get(f"/api/v1/workspaces/{ws}/endpoints"), 200)["data"]
+        by_url = {e["url"]: e for e in endpoints}
+        self.assertNotIn(existing["url"], by_url)  # deleted from the portal
+        self.assertNotIn(first_url, by_url)  # its URL was edited
+        self.assertNotIn(keyboard_url, by_url)  # created with the keyboard, deleted from its page
+        edited = by_url[endpoint_url]
+        self.assertEqual(edited["id"], result["endpoint_id"])
+        self.assertEqual(edited["description"], "Orders hook")
+        self.assertEqual(edited["filter_types"], ["contact.created", "contact.updated", "delivery.*"])
+        self.assertEqual(edited["headers"], {"x-dash-token": "abc123"})
+        self.assertEqual(edited["rate_limit"], 50)
+        self.assertEqual(edited["profile"], "standard-webhooks")
+        self.assertTrue(edited["enabled"])
+        # The secret shown after the rotation is the API's; the old one was another.
+        self.assertEqual(edited["secret"], result["new_secret"])
+        self.assertNotEqual(result["old_secret"], result["new_secret"])
+        # The test event, its resend and the one sent from the catalog.
         received = self.receiver.received("/dash/hook")
-        self.assertEqual(len(received), 1)
-        self.assertEqual(received[0].json["type"], "dash.ping")
+        self.assertEqual([r.json["type"] for r in received], ["contact.created", "contact.created", "contact.updated"])
+        self.assertTrue(all(r.headers.get("x-dash-token") == "abc123" for r in received))
+        self.assertEqual(received[0].headers["webhook-id"], received[1].headers["webhook-id"])  # the resend
+        self.assertEqual(self.receiver.count("/dash/first"), 0)
         self.assertEqual(self.receiver.count("/dash/other"), 0)
-        for name in ("dashboard.png", "portal.png"):
-            path = os.path.join(shots, name)
+        for name in ("endpoints-empty", "endpoint-create-form", "endpoint-page", "rotate-confirm", "messages",
+                     "message", "catalog", "catalog-send", "endpoints-page-2", "portal", "portal-in-iframe"):
+            path = os.path.join(shots, f"{name}.png")
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", path)
 

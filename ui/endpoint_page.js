@@ -1,0 +1,128 @@
+// One endpoint: its settings (editable), secret, Send Test Event, and its
+// recent deliveries and attempts.
+import { el, act, announce, scroller } from './dom.js';
+import { endpointForm } from './endpoint_form.js';
+import { secretPanel } from './secret.js';
+import { testEventForEndpoint } from './test_event.js';
+import { statusText, statusClass } from './attempt_view.js';
+import { Pager, pageQuery } from './pager.js';
+import { href, go } from './router.js';
+import { confirmAction } from './confirm.js';
+import { time, stateBadge } from './format.js';
+import { stateCell, typesText } from './endpoints.js';
+
+const RECENT = 20;
+
+function summary(endpoint) {
+  const item = (label, name, value) => [el('dt', { text: label }), el('dd', { 'data-field': name }, value)];
+  const headers = Object.entries(endpoint.headers || {}).map(([n, v]) => `${n}: ${v}`).join('\n');
+  return el('dl', { class: 'facts', id: 'endpoint-summary' },
+    item('ID', 'id', el('span', { class: 'mono', text: endpoint.id })),
+    item('URL', 'url', el('span', { class: 'mono wrap', text: endpoint.url })),
+    item('Description', 'description', endpoint.description || '—'),
+    item('State', 'state', stateCell(endpoint)),
+    item('Event types', 'types', typesText(endpoint)),
+    item('Wire profile', 'profile', endpoint.profile || 'workspace default'),
+    item('Custom headers', 'headers', headers ? el('pre', { class: 'inline', text: headers }) : 'none'),
+    item('Rate limit', 'rate-limit', endpoint.rate_limit ? `${endpoint.rate_limit} requests per second` : 'none'),
+    item('Created', 'created', time(endpoint.created_at)),
+    item('Updated', 'updated', time(endpoint.updated_at)));
+}
+
+function deliveriesSection(ctx, endpoint) {
+  const state = el('select', { id: 'delivery-state' },
+    ['', 'pending', 'retrying', 'succeeded', 'failed'].map((s) => el('option', { value: s, text: s || 'any state' })));
+  const body = el('tbody');
+  const empty = el('p', { class: 'hint', text: 'No deliveries.', hidden: true });
+  const table = el('table', { id: 'endpoint-deliveries' },
+    el('caption', { class: 'hint', text: 'Recent deliveries, newest first' }),
+    el('thead', {}, el('tr', {}, ['Message', 'State', 'Attempts', 'Next attempt', 'Created'].map((h) => el('th', { scope: 'col', text: h })))),
+    body);
+  const pager = new Pager('deliveries', async (cursor) => {
+    const page = await ctx.api.get(`${ctx.endpointPath(endpoint.id)}/deliveries${pageQuery(RECENT, cursor, { state: state.value })}`);
+    body.replaceChildren(...page.data.map((d) => el('tr', {},
+      el('td', {}, el('a', { class: 'mono', href: href('messages', d.message_id), text: d.message_id })),
+      el('td', {}, stateBadge(d.state)),
+      el('td', { text: String(d.attempt_count) }),
+      el('td', {}, time(d.next_attempt_at)),
+      el('td', {}, time(d.created_at)))));
+    table.hidden = page.data.length === 0;
+    empty.hidden = page.data.length > 0;
+    return page;
+  });
+  state.addEventListener('change', () => act(null, () => pager.first()));
+  const section = el('section', { class: 'panel', 'aria-labelledby': 'deliveries-title' },
+    el('h3', { id: 'deliveries-title', text: 'Deliveries' }),
+    el('div', { class: 'field' }, el('label', { for: 'delivery-state', text: 'Delivery state' }), state),
+    scroller(table), empty, pager.element);
+  return { section, pager };
+}
+
+function attemptsSection(ctx, endpoint) {
+  const body = el('tbody');
+  const empty = el('p', { class: 'hint', text: 'No attempts yet.', hidden: true });
+  const table = el('table', { id: 'endpoint-attempts' },
+    el('caption', { class: 'hint', text: 'Recent attempts, newest first (the message page shows each in full)' }),
+    el('thead', {}, el('tr', {}, ['Started', 'Message', 'Attempt', 'Status', 'Latency'].map((h) => el('th', { scope: 'col', text: h })))),
+    body);
+  const pager = new Pager('attempts', async (cursor) => {
+    const page = await ctx.api.get(`${ctx.endpointPath(endpoint.id)}/attempts${pageQuery(RECENT, cursor)}`);
+    body.replaceChildren(...page.data.map((a) => el('tr', {},
+      el('td', {}, time(a.started_at)),
+      el('td', {}, el('a', { class: 'mono', href: href('messages', a.message_id), text: a.message_id })),
+      el('td', { text: String(a.attempt_number) }),
+      el('td', {}, el('span', { class: statusClass(a), text: statusText(a) })),
+      el('td', { text: `${a.latency_ms} ms` }))));
+    table.hidden = page.data.length === 0;
+    empty.hidden = page.data.length > 0;
+    return page;
+  });
+  const section = el('section', { class: 'panel', 'aria-labelledby': 'attempts-title' },
+    el('h3', { id: 'attempts-title', text: 'Attempts' }), scroller(table), empty, pager.element);
+  return { section, pager };
+}
+
+function deleteSection(ctx, current) {
+  const remove = el('button', { type: 'button', class: 'danger', text: 'Delete endpoint' });
+  remove.addEventListener('click', () => act(remove, async () => {
+    const endpoint = current();
+    if (!(await confirmAction(`Delete the endpoint ${endpoint.url}? Its open deliveries stop.`, 'Delete'))) return;
+    await ctx.api.delete(ctx.endpointPath(endpoint.id));
+    // Said once the list is shown (a new view clears the status line).
+    window.addEventListener('hashchange', () => setTimeout(() => announce(`${endpoint.url} deleted.`), 0), { once: true });
+    go('endpoints');
+  }));
+  return el('section', { class: 'panel', 'aria-labelledby': 'delete-title' },
+    el('h3', { id: 'delete-title', text: 'Delete endpoint' }), remove);
+}
+
+export async function showEndpointPage(view, ctx, id) {
+  const heading = el('h2', { tabindex: -1, text: 'Endpoint' });
+  view.append(el('p', {}, el('a', { href: href('endpoints'), text: '← All endpoints' })), heading);
+  await act(null, async () => {
+    let endpoint = await ctx.api.get(ctx.endpointPath(id));
+    heading.textContent = `Endpoint ${endpoint.url}`;
+    const facts = el('div', {}, summary(endpoint));
+    const deliveries = deliveriesSection(ctx, endpoint);
+    const attempts = attemptsSection(ctx, endpoint);
+    const refreshLogs = () => act(null, () => Promise.all([deliveries.pager.reload(), attempts.pager.reload()]));
+    const test = await testEventForEndpoint(ctx, () => endpoint, refreshLogs);
+    const form = await endpointForm(ctx, endpoint, async (saved) => {
+      endpoint = saved;
+      heading.textContent = `Endpoint ${saved.url}`;
+      facts.replaceChildren(summary(saved));
+      announce('Endpoint saved.');
+    });
+    view.append(facts,
+      secretPanel(ctx, () => endpoint),
+      el('section', { class: 'panel', 'aria-labelledby': 'test-title' },
+        el('h3', { id: 'test-title', text: 'Send test event' }),
+        el('p', { class: 'hint', text: "Sends the type's example payload to this endpoint only, marked as a test." }),
+        test),
+      deliveries.section, attempts.section,
+      el('section', { class: 'panel', 'aria-labelledby': 'edit-title' },
+        el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form),
+      deleteSection(ctx, () => endpoint));
+    await refreshLogs();
+  });
+}
