@@ -10,6 +10,7 @@ import { href, go } from './router.js';
 import { confirmAction } from './confirm.js';
 import { time, stateBadge } from './format.js';
 import { stateCell, typesText } from './endpoints.js';
+import { fetchStats, totalsList } from './statistics.js';
 
 const RECENT = 20;
 
@@ -82,6 +83,37 @@ function attemptsSection(ctx, endpoint) {
   return { section, pager };
 }
 
+// Success rate and latency over the last 24 hours, and the latest failed
+// attempts with their reasons.
+function healthSection(ctx, endpoint) {
+  const totals = el('div', {}, el('p', { class: 'hint', text: 'Loading…' }));
+  const failures = el('tbody');
+  const none = el('p', { class: 'hint', text: 'No failed attempts.', hidden: true });
+  const table = el('table', { id: 'endpoint-failures' },
+    el('caption', { class: 'hint', text: 'Latest failed attempts' }),
+    el('thead', {}, el('tr', {}, ['Started', 'Message', 'Status or error', 'Latency'].map((h) => el('th', { scope: 'col', text: h })))),
+    failures);
+  const refresh = async () => {
+    const [stats, failed] = await Promise.all([
+      fetchStats(ctx, '24h', endpoint.id),
+      ctx.api.get(`${ctx.endpointPath(endpoint.id)}/attempts${pageQuery(5, null, { outcome: 'failed' })}`),
+    ]);
+    totals.replaceChildren(totalsList(stats.totals, 'endpoint-health'));
+    failures.replaceChildren(...failed.data.map((a) => el('tr', {},
+      el('td', {}, time(a.started_at)),
+      el('td', {}, el('a', { class: 'mono', href: href('messages', a.message_id), text: a.message_id })),
+      el('td', {}, el('span', { class: statusClass(a), text: statusText(a) }), a.error_detail ? ` ${a.error_detail}` : null),
+      el('td', { text: `${a.latency_ms} ms` }))));
+    table.hidden = failed.data.length === 0;
+    none.hidden = failed.data.length > 0;
+  };
+  const section = el('section', { class: 'panel', 'aria-labelledby': 'health-title' },
+    el('h3', { id: 'health-title', text: 'Health, last 24 hours' }), totals,
+    el('p', {}, el('a', { href: href('statistics', null, { endpoint: endpoint.id }), text: 'Charts for this endpoint' })),
+    scroller(table), none);
+  return { section, refresh };
+}
+
 function deleteSection(ctx, current) {
   const remove = el('button', { type: 'button', class: 'danger', text: 'Delete endpoint' });
   remove.addEventListener('click', () => act(remove, async () => {
@@ -105,7 +137,9 @@ export async function showEndpointPage(view, ctx, id) {
     const facts = el('div', {}, summary(endpoint));
     const deliveries = deliveriesSection(ctx, endpoint);
     const attempts = attemptsSection(ctx, endpoint);
-    const refreshLogs = () => act(null, () => Promise.all([deliveries.pager.reload(), attempts.pager.reload()]));
+    const health = healthSection(ctx, endpoint);
+    const refreshLogs = () =>
+      act(null, () => Promise.all([deliveries.pager.reload(), attempts.pager.reload(), health.refresh()]));
     const test = await testEventForEndpoint(ctx, () => endpoint, refreshLogs);
     const form = await endpointForm(ctx, endpoint, async (saved) => {
       endpoint = saved;
@@ -113,7 +147,7 @@ export async function showEndpointPage(view, ctx, id) {
       facts.replaceChildren(summary(saved));
       announce('Endpoint saved.');
     });
-    view.append(facts,
+    view.append(facts, health.section,
       secretPanel(ctx, () => endpoint),
       el('section', { class: 'panel', 'aria-labelledby': 'test-title' },
         el('h3', { id: 'test-title', text: 'Send test event' }),

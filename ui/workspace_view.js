@@ -1,7 +1,7 @@
 // The views of one workspace, shared by the dashboard and the customer
 // portal: a navigation of sections and the view the hash route names.
 // A section is {id, label, list(view, ctx, params), item?(view, ctx, id)};
-// a new one (statistics, say) is one more entry of SECTIONS.
+// a new one is one more entry of SECTIONS.
 import { el, showError, announce } from './dom.js';
 import { currentRoute, href } from './router.js';
 import { workspaceContext } from './workspace.js';
@@ -10,11 +10,13 @@ import { showEndpointPage } from './endpoint_page.js';
 import { showCatalog } from './catalog.js';
 import { showMessageList } from './messages.js';
 import { showMessagePage } from './message_page.js';
+import { showStatistics } from './statistics.js';
 
 export const SECTIONS = [
   { id: 'endpoints', label: 'Endpoints', list: showEndpointList, item: showEndpointPage },
   { id: 'catalog', label: 'Event catalog', list: showCatalog },
   { id: 'messages', label: 'Messages', list: showMessageList, item: showMessagePage },
+  { id: 'statistics', label: 'Statistics', list: showStatistics },
 ];
 
 // Mounts the workspace's views in root; answers a function that unmounts them.

@@ -217,6 +217,13 @@ class DashboardBrowserTest(FerryTestCase):
         first_url = self.receiver.url("/dash/first")
         endpoint_url = self.receiver.url("/dash/hook")
         keyboard_url = self.receiver.url("/dash/keyboard")
+        # An endpoint that answers 500, with one failed attempt by now, for
+        # the statistics and the endpoint's health.
+        failing_url = self.receiver.url("/dash/failing")
+        self.receiver.program("/dash/failing", *[Reply(status=500)] * 20)
+        failing = api.create_endpoint(ws, failing_url, filter_types=["nothing.*"])
+        api.expect(api.post(f"/api/v1/workspaces/{ws}/endpoints/{failing['id']}/test", {"type": "contact.created"}), 202)
+        fh.wait_for(lambda: self.receiver.count("/dash/failing") >= 1 or None, 20, message="the failing endpoint's attempt")
         self.receiver.program("/dash/hook", Reply(status=200, headers={"X-Receiver": "dash"},
                                                   body=b'{"received":true}'))
 
@@ -232,6 +239,7 @@ class DashboardBrowserTest(FerryTestCase):
             "first_url": first_url,
             "endpoint_url": endpoint_url,
             "keyboard_url": keyboard_url,
+            "failing_url": failing_url,
             "many_urls": many_urls,
             "test_type": "contact.created",
             "other_type": "contact.updated",
@@ -280,7 +288,7 @@ class DashboardBrowserTest(FerryTestCase):
         self.assertEqual(self.receiver.count("/dash/first"), 0)
         self.assertEqual(self.receiver.count("/dash/other"), 0)
         for name in ("endpoints-empty", "endpoint-create-form", "endpoint-page", "rotate-confirm", "messages",
-                     "message", "catalog", "catalog-send", "endpoints-page-2", "portal", "portal-in-iframe"):
+                     "message", "statistics", "endpoint-health", "catalog", "catalog-send", "endpoints-page-2", "portal", "portal-in-iframe"):
             path = os.path.join(shots, f"{name}.png")
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", path)

@@ -111,7 +111,7 @@ try {
   await heading(page, `Endpoints — ${input.workspace}`).waitFor();
   if (!page.url().endsWith('#/endpoints')) fail(`route after picking a workspace: ${page.url()}`);
   const sections = await nav(page).getByRole('link').allTextContents();
-  if (sections.join('|') !== 'Endpoints|Event catalog|Messages') fail(`sections: ${sections}`);
+  if (sections.join('|') !== 'Endpoints|Event catalog|Messages|Statistics') fail(`sections: ${sections}`);
   await screenshot(page, 'endpoints-empty');
 
   // --- Create an endpoint: types picked from the catalog, a wildcard, a
@@ -293,6 +293,54 @@ try {
   log(`resent: ${before} -> ${await attempts.count()} attempts, delivery shows ${count}`);
   await screenshot(page, 'message');
 
+  // --- Statistics: the hook endpoint has exactly its two attempts (the test
+  // event and its resend), both 200; the failing endpoint only failures.
+  await nav(page).getByRole('link', { name: 'Statistics' }).click();
+  await heading(page, 'Statistics').waitFor();
+  const totals = page.locator('#stats-totals');
+  await totals.waitFor();
+  const figures = page.locator('#statistics figure');
+  if (await figures.count() !== 4) fail(`statistics of the workspace: ${await figures.count()} charts`);
+  for (const title of ['Messages published', 'Attempts by outcome', 'Success rate', 'Attempt latency']) {
+    const chart = page.locator('#statistics figure', { hasText: title }).locator('svg[role=img]');
+    if (!(await chart.getAttribute('aria-label')).startsWith(`${title}:`)) fail(`chart ${title} has no summary`);
+  }
+  await screenshot(page, 'statistics');
+  const totalOf = async (name) => (await totals.locator(`[data-field=${name}]`).textContent()).trim();
+  const hookStats = async () => {
+    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.endpoint_url });
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForFunction((id) => window.location.hash.includes(`endpoint=${id}`), result.endpoint_id);
+    await totals.waitFor();
+  };
+  await hookStats();
+  if (await figures.count() !== 3) fail(`an endpoint's statistics: ${await figures.count()} charts (no message volume)`);
+  const hook = { attempts: await totalOf('attempts'), succeeded: await totalOf('succeeded'), rate: await totalOf('success-rate') };
+  if (hook.attempts !== '2' || hook.succeeded !== '2' || hook.rate !== '100 %') fail(`hook endpoint statistics: ${JSON.stringify(hook)}`);
+  // The bars hold the two attempts: their table sums to 2.
+  const cells = await page.locator('#statistics figure', { hasText: 'Attempts by outcome' }).locator('tbody td:nth-child(2)').allTextContents();
+  const summed = cells.filter((c) => c !== '–').reduce((sum, c) => sum + Number(c), 0);
+  if (summed !== 2) fail(`succeeded attempts in the chart's table: ${summed}`);
+  await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.failing_url });
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForFunction(() => document.querySelector('#stats-totals [data-field=success-rate]')?.textContent === '0.0 %'
+    || document.querySelector('#stats-totals [data-field=success-rate]')?.textContent === '0 %');
+  if (Number(await totalOf('failed')) < 1 || await totalOf('succeeded') !== '0') fail('failing endpoint statistics');
+  log(`statistics: hook ${JSON.stringify(hook)}; failing endpoint ${await totalOf('failed')} failed`);
+  // Its page: health over 24 hours and the latest failures, with their status.
+  const failing = await findEndpoint(input.failing_url);
+  await page.evaluate((id) => { window.location.hash = `#/endpoints/${id}`; }, failing.id);
+  const health = page.locator('#endpoint-health');
+  await health.waitFor();
+  if ((await health.locator('[data-field=succeeded]').textContent()) !== '0') fail('failing endpoint health');
+  const failureRow = page.locator('#endpoint-failures tbody tr').first();
+  await failureRow.waitFor();
+  if (!(await failureRow.innerText()).includes('500')) fail(`latest failure: ${await failureRow.innerText()}`);
+  await screenshot(page, 'endpoint-health');
+  await page.getByRole('link', { name: 'Charts for this endpoint' }).click();
+  await heading(page, 'Statistics').waitFor();
+  if (await page.getByLabel('Endpoint', { exact: true }).inputValue() !== failing.id) fail('charts link lost the endpoint');
+
   // --- Event catalog: groups, badges, schema, example, search, send.
   await nav(page).getByRole('link', { name: 'Event catalog' }).click();
   await heading(page, /^Event catalog/).waitFor();
@@ -334,7 +382,7 @@ try {
 
   // Back and forward move between sections; a reload keeps the route.
   await page.goBack();
-  await heading(page, /^Message /).waitFor();
+  await heading(page, 'Statistics').waitFor();
   await page.goForward();
   await heading(page, /^Event catalog/).waitFor();
   await page.reload();
@@ -398,7 +446,7 @@ try {
   await heading(portal, `Endpoints — ${input.workspace}`).waitFor();
   if (portal.url().includes('token')) fail(`the token is still in the address bar: ${portal.url()}`);
   const portalSections = await nav(portal).getByRole('link').allTextContents();
-  if (portalSections.join('|') !== 'Endpoints|Event catalog|Messages') fail(`portal sections: ${portalSections}`);
+  if (portalSections.join('|') !== 'Endpoints|Event catalog|Messages|Statistics') fail(`portal sections: ${portalSections}`);
   for (const url of input.portal_endpoint_urls) await portal.locator('#endpoint-table tbody tr', { hasText: url }).waitFor();
   const other404 = await portal.evaluate(async (ws) => {
     const token = sessionStorage.getItem('ferry.portal-token');
