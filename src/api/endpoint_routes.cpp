@@ -4,6 +4,7 @@
 #include "core/event_type_name.hpp"
 #include "core/ids.hpp"
 #include "core/signature.hpp"
+#include "core/time_format.hpp"
 #include "core/wire_profile.hpp"
 #include "delivery/endpoint_url.hpp"
 #include "ingest/message_preparation.hpp"
@@ -189,6 +190,54 @@ void send_test_event(ApiCall& call, const ApiServices& services) {
       });
 }
 
+// One request recovers at most this many deliveries (seconds of work even
+// on PostgreSQL, where each costs about 30 us of index upkeep), so that no
+// proxy's read timeout cuts it off; `more` asks the caller to send the same
+// window again for the rest.
+constexpr std::int64_t kMaxRecoveredPerRequest = 100'000;
+
+// Recovery after an outage: every failed delivery of the endpoint created in
+// [since, until) becomes due now, in bounded batches inside the store; the
+// scheduler is woken after each batch, so sending starts while later
+// batches are still being made due. Answers once every batch is committed.
+void recover_endpoint(ApiCall& call, const ApiServices& services) {
+  auto body = json_object_body(call.request);
+  if (!body) return call.respond(error_response(body.error()));
+  const UnixMillis now = services.clock.now_ms();
+  RecoverRequest request;
+  request.workspace_id = call.params["ws"];
+  request.endpoint_id = call.params["ep"];
+  request.now_ms = now;
+  request.until_ms = now;
+  for (auto [name, target, required] :
+       {std::tuple{"since", &request.since_ms, true}, std::tuple{"until", &request.until_ms, false}}) {
+    auto text = optional_string(*body, name);
+    if (!text) return call.respond(error_response(text.error()));
+    if (!*text) {
+      if (required) return call.respond(error_response(invalid(std::string("\"") + name + "\" is required")));
+      continue;
+    }
+    auto parsed = parse_time(**text);
+    if (!parsed) {
+      return call.respond(
+          error_response(invalid(std::string("\"") + name + "\" must be an RFC 3339 time or epoch milliseconds")));
+    }
+    *target = *parsed;
+  }
+  if (request.until_ms <= request.since_ms) {
+    return call.respond(error_response(invalid("\"until\" must be later than \"since\"")));
+  }
+  request.max_deliveries = kMaxRecoveredPerRequest;
+  auto recovered = services.store.recover_failed_deliveries(request, [&services](std::int64_t) {
+    if (services.wake_deliveries) services.wake_deliveries();
+  });
+  if (!recovered) return call.respond(error_response(recovered.error()));
+  call.respond(json_response(202, {{"recovered", recovered->recovered},
+                                   {"since", format_rfc3339(request.since_ms)},
+                                   {"until", format_rfc3339(request.until_ms)},
+                                   {"more", recovered->more}}));
+}
+
 }  // namespace
 
 void add_endpoint_routes(Router& router, const ApiServices& services) {
@@ -219,6 +268,8 @@ void add_endpoint_routes(Router& router, const ApiServices& services) {
              [s](ApiCall& call) { rotate_secret(call, *s); });
   router.add("POST", base + "/{ep}/test", Access::workspace_or_portal,
              [s](ApiCall& call) { send_test_event(call, *s); });
+  router.add("POST", base + "/{ep}/recover", Access::workspace_or_portal,
+             [s](ApiCall& call) { recover_endpoint(call, *s); });
   router.add("GET", base + "/{ep}/deliveries", Access::workspace_or_portal, [s](ApiCall& call) {
     auto page = page_request(call.request.query);
     if (!page) return call.respond(error_response(page.error()));

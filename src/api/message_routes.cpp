@@ -93,6 +93,18 @@ void list_messages(ApiCall& call, const ApiServices& services) {
       }
     }
   }
+  query.endpoint_id = query_param(call.request.query, "endpoint");
+  if (auto status = query_param(call.request.query, "status")) {
+    if (*status == "pending") {
+      query.status = MessageDeliveryStatus::pending;
+    } else if (*status == "succeeded") {
+      query.status = MessageDeliveryStatus::succeeded;
+    } else if (*status == "failed") {
+      query.status = MessageDeliveryStatus::failed;
+    } else {
+      return call.respond(error_response(400, "bad_request", "status must be pending, succeeded or failed"));
+    }
+  }
   respond_with(call, services.store.list_messages(call.params["ws"], query), 200,
                [](const Page<Message>& listed) { return page_to_json(listed); });
 }

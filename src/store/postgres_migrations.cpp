@@ -207,10 +207,28 @@ CREATE INDEX attempts_endpoint_failed ON attempts (workspace_id, endpoint_id, id
   WHERE (response_status IS NULL OR response_status < 200 OR response_status >= 300);
 )sql";
 
+// The message log's filters and recovery, without walking every message
+// (the same indexes as SQLite's step 6):
+// - deliveries_endpoint_message: a workspace's messages that have a delivery
+//   to one endpoint, newest message first (written once, at publish);
+// - deliveries_open_message and deliveries_failed_message: those with an
+//   open or a failed delivery (partial: succeeded rows, most of them, cost
+//   nothing, and each row is in one of them at most);
+// - deliveries_failed_by_endpoint: an endpoint's failed deliveries by
+//   creation time, which recovery makes due again batch by batch.
+constexpr std::string_view kLogFiltersAndRecovery = R"sql(
+CREATE INDEX deliveries_endpoint_message ON deliveries (workspace_id, endpoint_id, message_id);
+CREATE INDEX deliveries_open_message ON deliveries (workspace_id, message_id) WHERE state IN ('pending', 'retrying');
+CREATE INDEX deliveries_failed_message ON deliveries (workspace_id, message_id) WHERE state = 'failed';
+CREATE INDEX deliveries_failed_by_endpoint ON deliveries (workspace_id, endpoint_id, created_at, id)
+  WHERE state = 'failed';
+)sql";
+
 constexpr std::array kMigrations{
     PgMigration{1, kInitialSchema},
     PgMigration{2, kCatalogs},
     PgMigration{3, kAttemptStats},
+    PgMigration{4, kLogFiltersAndRecovery},
 };
 
 // Any constant works as long as every Ferry process uses the same one.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -202,6 +203,16 @@ const std::string kSelectCatalogs = cat("SELECT ", kPgCatalogColumns, " FROM cat
 const std::string kSelectMessage =
     cat("SELECT ", kPgMessageColumns, " FROM messages m WHERE m.workspace_id = $1 AND m.id = $2");
 const std::string kSelectMessages = cat("SELECT ", kPgMessageColumns, " FROM messages m");
+// Listings filtered by delivery (see message_walk): the deliveries' index in
+// message id order drives, DISTINCT ON giving one row per message along that
+// order. Each message is looked up in its own partition (message_created_at)
+// by a LATERAL ... LIMIT 1: as a plain join, the planner multiplies the
+// three key columns' selectivities, expects about one row in all, and hashes
+// every message of the workspace instead of stopping after a page.
+const std::string kSelectMessagesByDelivery =
+    cat("SELECT DISTINCT ON (d.message_id) ", kPgMessageColumns,
+        " FROM deliveries d CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.workspace_id = d.workspace_id"
+        " AND m.id = d.message_id AND m.created_at = d.message_created_at LIMIT 1) m");
 
 const std::string kSelectDelivery =
     cat("SELECT ", kPgDeliveryColumns, " FROM deliveries d WHERE d.workspace_id = $1 AND d.id = $2");
@@ -291,6 +302,19 @@ const std::string kResendDelivery =
     cat("UPDATE deliveries d SET state = 'pending', next_attempt_at = $3, leased_until = NULL, updated_at = $3 "
         "WHERE d.workspace_id = $1 AND d.id = $2 RETURNING ",
         kPgDeliveryColumns);
+
+// One batch of a recovery, as kResendDelivery does each: the next $8 failed
+// deliveries of the endpoint created in [$3, $4), oldest first, after the
+// previous batch's last (created_at, id) = ($5, $6), along the partial index
+// deliveries_failed_by_endpoint.
+const std::string kRecoverDeliveries =
+    "UPDATE deliveries d SET state = 'pending', next_attempt_at = $7, leased_until = NULL, updated_at = $7 "
+    "FROM (SELECT workspace_id, id FROM deliveries WHERE workspace_id = $1 AND endpoint_id = $2 AND state = 'failed' "
+    "AND created_at >= $3 AND created_at < $4 AND (created_at, id) > ($5, $6) ORDER BY created_at, id LIMIT $8 "
+    "FOR UPDATE) AS x WHERE d.workspace_id = x.workspace_id AND d.id = x.id RETURNING d.created_at, d.id";
+// FOR SHARE: a concurrent disabling waits for the batch, then fails what it made due.
+const std::string kEndpointEnabledForShare =
+    "SELECT enabled FROM endpoints WHERE workspace_id = $1 AND id = $2 FOR SHARE";
 
 const std::string kSelectAttempts = cat("SELECT ", kPgAttemptColumns, " FROM attempts a");
 const std::string kSelectAttemptsOfMessage =
@@ -808,9 +832,9 @@ Result<Message> PostgresStore::get_message(std::string_view workspace_id, std::s
 
 Result<Page<Message>> PostgresStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
   return with_connection([&](PgConnection& db) {
-    FilteredQuery select(kSelectMessages);
-    filter_messages(select, workspace_id, query);
-    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
+    FilteredQuery select(message_walk(query) == MessageWalk::deliveries ? kSelectMessagesByDelivery : kSelectMessages);
+    const std::string_view id_column = filter_messages(select, workspace_id, query);
+    return with_parent(db, query_page(db, std::move(select), id_column, query.page, read_message),
                        workspace_parent(workspace_id));
   });
 }
@@ -920,6 +944,68 @@ Result<Delivery> PostgresStore::resend_delivery(std::string_view workspace_id, s
     if (auto notified = notify(db, pg_deliveries_due_payload(node_id_)); !notified) return notified.error();
     return resent;
   });
+}
+
+Result<RecoverOutcome> PostgresStore::recover_failed_deliveries(const RecoverRequest& request,
+                                                                const std::function<void(std::int64_t)>& batch_done) {
+  RecoverOutcome outcome;
+  // Where the previous batch ended: a delivery that fails again behind it
+  // while the recovery runs is not taken again.
+  std::int64_t after_created_at = std::numeric_limits<std::int64_t>::min();
+  std::string after_id;
+  for (;;) {
+    // The last batch stops at max_deliveries.
+    const std::int64_t left = request.max_deliveries > 0 ? request.max_deliveries - outcome.recovered
+                                                         : std::numeric_limits<std::int64_t>::max();
+    const std::int64_t batch_limit = std::clamp<std::int64_t>(request.batch_limit, 1, std::max<std::int64_t>(left, 1));
+    // Moved on only once the batch is committed.
+    std::int64_t last_created_at = after_created_at;
+    std::string last_id = after_id;
+    // One transaction per batch, each telling the other nodes at its commit.
+    auto batch = write([&](PgConnection& db) -> Result<std::int64_t> {
+      last_created_at = after_created_at;  // the body may run again on a new connection
+      last_id = after_id;
+      auto found = query_one(db, kEndpointEnabledForShare, params_of(request.workspace_id, request.endpoint_id),
+                             [](const PgRow& row, int first) { return row.boolean(first); });
+      if (!found) return found.error();
+      if (!*found) return not_found("endpoint");
+      if (!**found) return make_error(ErrorCode::conflict, "endpoint is disabled: enable it before recovering");
+      PgParams params;
+      params.text(request.workspace_id)
+          .text(request.endpoint_id)
+          .integer(request.since_ms)
+          .integer(request.until_ms)
+          .integer(after_created_at)
+          .text(after_id)
+          .integer(request.now_ms)
+          .integer(batch_limit);
+      auto rows = db.query(kRecoverDeliveries, params);
+      if (!rows) return rows.error();
+      for (int i = 0; i < rows->rows(); ++i) {
+        // RETURNING gives no order: keep the greatest (created_at, id).
+        const std::int64_t created_at = rows->integer(i, 0);
+        std::string id = rows->text(i, 1);
+        if (std::pair(created_at, std::string_view(id)) > std::pair(last_created_at, std::string_view(last_id))) {
+          last_created_at = created_at;
+          last_id = std::move(id);
+        }
+      }
+      if (rows->rows() > 0) {
+        if (auto notified = notify(db, pg_deliveries_due_payload(node_id_)); !notified) return notified.error();
+      }
+      return std::int64_t{rows->rows()};
+    });
+    if (!batch) return batch.error();
+    after_created_at = last_created_at;
+    after_id = std::move(last_id);
+    outcome.recovered += *batch;
+    if (*batch > 0 && batch_done) batch_done(*batch);
+    if (*batch < batch_limit) return outcome;
+    if (request.max_deliveries > 0 && outcome.recovered >= request.max_deliveries) {
+      outcome.more = true;
+      return outcome;
+    }
+  }
 }
 
 // --- attempts

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -162,6 +163,13 @@ const std::string kSelectMessage =
 const std::string kSelectMessageByKey =
     cat("SELECT ", kMessageColumns, " FROM messages m WHERE m.workspace_id = ?1 AND m.idempotency_key = ?2");
 const std::string kSelectMessages = cat("SELECT ", kMessageColumns, " FROM messages m");
+// Listings filtered by delivery (see message_walk): the deliveries' index
+// in message id order drives, CROSS JOIN keeps it the outer loop, and
+// GROUP BY along that order gives one row per message without a sort.
+const std::string kSelectMessagesByDelivery =
+    cat("SELECT ", kMessageColumns,
+        " FROM deliveries d CROSS JOIN messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id");
+constexpr std::string_view kOneRowPerMessage = " GROUP BY d.message_id";
 const std::string kClearIdempotencyKey =
     "UPDATE messages SET idempotency_key = NULL WHERE workspace_id = ?1 AND id = ?2";
 
@@ -252,6 +260,16 @@ const std::string kReleaseLease =
 const std::string kResendDelivery =
     "UPDATE deliveries SET state = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 "
     "WHERE workspace_id = ?1 AND id = ?2";
+// One batch of a recovery, as kResendDelivery does each: the next ?8 failed
+// deliveries of the endpoint created in [?3, ?4), oldest first, after the
+// previous batch's last (created_at, id) = (?5, ?6), along the partial index
+// deliveries_failed_by_endpoint.
+const std::string kRecoverDeliveries =
+    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?7, leased_until = NULL, updated_at = ?7 "
+    "WHERE rowid IN (SELECT rowid FROM deliveries WHERE workspace_id = ?1 AND endpoint_id = ?2 AND state = 'failed' "
+    "AND created_at >= ?3 AND created_at < ?4 AND (created_at, id) > (?5, ?6) ORDER BY created_at, id LIMIT ?8) "
+    "RETURNING created_at, id";
+const std::string kEndpointEnabled = "SELECT enabled FROM endpoints WHERE workspace_id = ?1 AND id = ?2";
 
 // Retention: whole messages, their deliveries and attempts following by cascade.
 const std::string kDeleteExpiredMessages =
@@ -834,9 +852,11 @@ Result<Message> SqliteStore::get_message(std::string_view workspace_id, std::str
 
 Result<Page<Message>> SqliteStore::list_messages(std::string_view workspace_id, const MessageQuery& query) {
   return read([&](SqliteConnection& db) {
-    FilteredQuery select(kSelectMessages);
-    filter_messages(select, workspace_id, query);
-    return with_parent(db, query_page(db, std::move(select), "m.id", query.page, read_message),
+    const bool by_delivery = message_walk(query) == MessageWalk::deliveries;
+    FilteredQuery select(by_delivery ? kSelectMessagesByDelivery : kSelectMessages);
+    const std::string_view id_column = filter_messages(select, workspace_id, query);
+    if (by_delivery) select.group_by(kOneRowPerMessage);
+    return with_parent(db, query_page(db, std::move(select), id_column, query.page, read_message),
                        workspace_parent(workspace_id));
   });
 }
@@ -953,6 +973,68 @@ Result<Delivery> SqliteStore::resend_delivery(std::string_view workspace_id, std
     if (auto updated = run_on_row(db, stmt, "delivery"); !updated) return updated.error();
     return fetch_delivery(db, workspace_id, delivery_id);
   });
+}
+
+Result<RecoverOutcome> SqliteStore::recover_failed_deliveries(const RecoverRequest& request,
+                                                              const std::function<void(std::int64_t)>& batch_done) {
+  RecoverOutcome outcome;
+  // Where the previous batch ended: a delivery that fails again behind it
+  // while the recovery runs is not taken again.
+  std::int64_t after_created_at = std::numeric_limits<std::int64_t>::min();
+  std::string after_id;
+  for (;;) {
+    // The last batch stops at max_deliveries.
+    const std::int64_t left = request.max_deliveries > 0 ? request.max_deliveries - outcome.recovered
+                                                         : std::numeric_limits<std::int64_t>::max();
+    const std::int64_t batch_limit = std::clamp<std::int64_t>(request.batch_limit, 1, std::max<std::int64_t>(left, 1));
+    // Moved on only once the batch is committed.
+    std::int64_t last_created_at = after_created_at;
+    std::string last_id = after_id;
+    // One short transaction per batch: publishes and attempts queue behind
+    // the writer for one batch at most, never for the whole recovery.
+    auto batch = write([&](SqliteConnection& db) -> Result<std::int64_t> {
+      auto enabled = db.prepare(kEndpointEnabled);
+      enabled.bind_text(1, request.workspace_id).bind_text(2, request.endpoint_id);
+      auto found = query_one(enabled, [](const SqliteRow& row, int first) { return row.integer(first) != 0; });
+      if (!found) return found.error();
+      if (!*found) return not_found("endpoint");
+      if (!**found) return make_error(ErrorCode::conflict, "endpoint is disabled: enable it before recovering");
+      auto stmt = db.prepare(kRecoverDeliveries);
+      stmt.bind_text(1, request.workspace_id)
+          .bind_text(2, request.endpoint_id)
+          .bind_int(3, request.since_ms)
+          .bind_int(4, request.until_ms)
+          .bind_int(5, after_created_at)
+          .bind_text(6, after_id)
+          .bind_int(7, request.now_ms)
+          .bind_int(8, batch_limit);
+      std::int64_t count = 0;
+      for (;;) {
+        auto row = stmt.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        ++count;
+        // RETURNING gives no order: keep the greatest (created_at, id).
+        const std::int64_t created_at = stmt.column_int(0);
+        std::string id = stmt.column_text(1);
+        if (std::pair(created_at, std::string_view(id)) > std::pair(last_created_at, std::string_view(last_id))) {
+          last_created_at = created_at;
+          last_id = std::move(id);
+        }
+      }
+      return count;
+    });
+    if (!batch) return batch.error();
+    after_created_at = last_created_at;
+    after_id = std::move(last_id);
+    outcome.recovered += *batch;
+    if (*batch > 0 && batch_done) batch_done(*batch);
+    if (*batch < batch_limit) return outcome;
+    if (request.max_deliveries > 0 && outcome.recovered >= request.max_deliveries) {
+      outcome.more = true;
+      return outcome;
+    }
+  }
 }
 
 // --- attempts

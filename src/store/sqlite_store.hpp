@@ -92,6 +92,8 @@ class SqliteStore final : public Store {
   Status release_leases(std::span<const DeliveryRef> deliveries) override;
   Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
                                    UnixMillis now_ms) override;
+  Result<RecoverOutcome> recover_failed_deliveries(const RecoverRequest& request,
+                                                   const std::function<void(std::int64_t)>& batch_done) override;
 
   Result<std::vector<Attempt>> list_attempts_for_message(std::string_view workspace_id,
                                                          std::string_view message_id) override;

@@ -22,12 +22,39 @@
 
 namespace ferry {
 
+// What a message listing may ask of a message's deliveries: at least one of
+// them (to the query's endpoint, when it names one) is open (pending or
+// retrying), succeeded, or failed.
+enum class MessageDeliveryStatus { pending, succeeded, failed };
+
 // Filter for listing messages of one workspace.
 struct MessageQuery {
   PageRequest page;
-  std::optional<std::string> type;     // exact type name
-  std::optional<UnixMillis> since_ms;  // created_at >= since
-  std::optional<UnixMillis> until_ms;  // created_at <  until
+  std::optional<std::string> type;              // exact type name
+  std::optional<UnixMillis> since_ms;           // created_at >= since
+  std::optional<UnixMillis> until_ms;           // created_at <  until
+  std::optional<std::string> endpoint_id;       // has a delivery to this endpoint
+  std::optional<MessageDeliveryStatus> status;  // has a delivery (to endpoint_id, if set) in this state
+};
+
+// Which failed deliveries to make due again: those of one endpoint created
+// (with their message) in [since_ms, until_ms).
+struct RecoverRequest {
+  std::string workspace_id;
+  std::string endpoint_id;
+  UnixMillis since_ms = 0;
+  UnixMillis until_ms = 0;
+  UnixMillis now_ms = 0;   // they become due at this time
+  int batch_limit = 1000;  // deliveries per transaction
+  // Stop after this many (0: no limit): a caller that must answer in
+  // bounded time asks again for the rest.
+  std::int64_t max_deliveries = 0;
+};
+
+// What a recovery did.
+struct RecoverOutcome {
+  std::int64_t recovered = 0;  // deliveries made due
+  bool more = false;           // stopped at max_deliveries: some may be left
 };
 
 // Filter for listing deliveries.
@@ -238,6 +265,19 @@ class Store {
   // Makes a delivery due again now, whatever its state.
   virtual Result<Delivery> resend_delivery(std::string_view workspace_id, std::string_view delivery_id,
                                            UnixMillis now_ms) = 0;
+  // Makes every failed delivery of the endpoint created in [since, until)
+  // due again now, as resend_delivery does one (attempt counts kept, leases
+  // cleared, other processes told), in transactions of at most
+  // `batch_limit` deliveries each, oldest first, up to `max_deliveries`.
+  // Each batch is committed before the next starts, and `batch_done` (if
+  // set) hears after each commit how many it made due, so the caller can
+  // wake its scheduler while later batches run. A delivery that fails again
+  // while the recovery runs is not taken twice. not_found for an endpoint
+  // that is not visible; conflict when the endpoint is disabled (checked in
+  // every batch: a recovery stops when the endpoint is disabled meanwhile,
+  // and the disabling fails what was recovered).
+  virtual Result<RecoverOutcome> recover_failed_deliveries(const RecoverRequest& request,
+                                                           const std::function<void(std::int64_t)>& batch_done) = 0;
 
   // --- attempts
   virtual Result<std::vector<Attempt>> list_attempts_for_message(std::string_view workspace_id,

@@ -1,7 +1,8 @@
 """Customer-portal links: a workspace key (or the admin token) mints a signed,
 expiring token for its own workspace; with it a workspace's customer can
 manage that workspace's endpoints, read its messages, deliveries and
-attempts, send test events and resend, read the catalog, and nothing else:
+attempts (with the log's filters), send test events, resend and recover
+failed deliveries, read the catalog, and nothing else:
 another workspace looks missing (404), every other route answers 403, and an
 expired, altered or revoked token 401. (The portal pages that use these
 routes are part of the dashboard.)"""
@@ -64,6 +65,10 @@ class PortalLinkTest(FerryTestCase):
         self.expect_ok(portal.post(f"{ws}/deliveries/{deliveries[0]['id']}/resend", {}), 202)
         self.expect_ok(portal.get(f"{ws}/endpoints/{self.ep}/deliveries"), 200)
         self.expect_ok(portal.get(f"{ws}/endpoints/{self.ep}/attempts"), 200)
+        recovered = self.expect_ok(portal.post(f"{ws}/endpoints/{self.ep}/recover",
+                                               {"since": fh.rfc3339_ms(fh.now_ms() - 3_600_000)}), 202)
+        self.assertEqual(recovered["recovered"], 0)  # nothing failed
+        self.expect_ok(portal.get(f"{ws}/messages?endpoint={self.ep}&status=succeeded"), 200)
         self.assertIn("message", test)
         for path in ("/api/v1/event-types", "/api/v1/catalogs", "/api/v1/profiles"):
             self.expect_ok(portal.get(path), 200)
@@ -77,6 +82,8 @@ class PortalLinkTest(FerryTestCase):
         for path in (other, f"{other}/endpoints", f"{other}/endpoints/{self.other_ep}", f"{other}/messages"):
             with self.subTest(path=path):
                 self.assertError(portal.get(path), 404, "not_found")
+        self.assertError(portal.post(f"{other}/endpoints/{self.other_ep}/recover", {"since": "2026-01-01T00:00:00Z"}),
+                         404, "not_found")
         # The product's own operations are not the customer's.
         refused = [
             ("POST", f"{ws}/messages", {"type": "portal.forged", "data": {}}),

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -193,6 +194,42 @@ class StoreTest : public testing::TestWithParam<StoreBackend> {
     auto delivery = store().get_delivery(workspace_id, delivery_id);
     if (!delivery) return "error: " + delivery.error().message;
     return state_name(delivery->state);
+  }
+
+  // Claims everything due at `now_ms` and records one attempt for each
+  // delivery named in `outcomes` with that state (retries due an hour
+  // later); the others' leases are released.
+  void settle(UnixMillis now_ms, const std::map<std::string, DeliveryState>& outcomes) {
+    std::vector<AttemptRecord> records;
+    std::vector<DeliveryRef> untouched;
+    for (const auto& due : claim(now_ms, 1000)) {
+      auto outcome = outcomes.find(due.delivery.id);
+      if (outcome == outcomes.end()) {
+        untouched.push_back({due.delivery.workspace_id, due.delivery.id});
+        continue;
+      }
+      records.push_back(make_record(
+          make_attempt(due.delivery, "att_" + due.delivery.id + "_" + std::to_string(due.delivery.attempt_count + 1),
+                       due.delivery.attempt_count + 1, now_ms),
+          outcome->second, now_ms + kHour));
+    }
+    ASSERT_OK(store().record_attempts(records));
+    ASSERT_OK(store().release_leases(untouched));
+  }
+
+  std::vector<std::string> message_ids(const std::string& workspace_id, MessageQuery query) {
+    std::vector<std::string> ids;
+    for (int pages = 0; pages < 20; ++pages) {
+      auto page = store().list_messages(workspace_id, query);
+      EXPECT_TRUE(page.ok()) << page.error().message;
+      if (!page.ok()) break;
+      EXPECT_LE(page->items.size(), static_cast<std::size_t>(query.page.limit));
+      for (const auto& message : page->items) ids.push_back(message.id);
+      if (!page->next_cursor) break;
+      EXPECT_FALSE(page->items.empty());
+      query.page.cursor = *page->next_cursor;
+    }
+    return ids;
   }
 
   TempDir dir_;
@@ -870,7 +907,9 @@ TEST_P(StoreTest, ConcurrentPublishesAllLand) {
   reader.join();
   EXPECT_EQ(failures.load(), 0);
 
-  auto messages = store().list_messages("ws_a", {{"", 1000}, {}, {}, {}});
+  MessageQuery all;
+  all.page.limit = 1000;
+  auto messages = store().list_messages("ws_a", all);
   ASSERT_OK(messages);
   EXPECT_EQ(messages->items.size(), static_cast<std::size_t>(kThreads * kBatches * kBatchSize));
   auto deliveries = store().list_deliveries_for_endpoint("ws_a", "ep_1", {{"", 1000}, {}});
@@ -1415,6 +1454,229 @@ TEST_P(StoreTest, ResendTakesADeliveryOverFromItsHolder) {
   auto resent = claim(kNow + 1, 10, kHour);
   ASSERT_EQ(resent.size(), 1U);
   EXPECT_NE(resent[0].delivery.lease_token, claimed[0].delivery.lease_token);
+}
+
+// --- filtering the message log by delivery
+
+// Messages 1..8, a second apart: odd ones go to ep_1, even ones to ep_1
+// and ep_2; message 9 has no delivery. ws_b has an ep_1 of its own.
+TEST_P(StoreTest, MessagesFilterByEndpointAndDeliveryStatusAcrossPages) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  seed_endpoint("ws_b", "ep_1");
+  for (int i = 1; i <= 8; ++i) {
+    std::vector<PublishRequest::Target> targets{{"ep_1", numbered("dlv_e1", i)}};
+    if (i % 2 == 0) targets.push_back({"ep_2", numbered("dlv_e2", i)});
+    publish_one("ws_a", numbered("msg", i), targets, kNow + i * kSecond);
+  }
+  publish_one("ws_a", numbered("msg", 9), {}, kNow + 9 * kSecond);
+  publish_one("ws_b", numbered("msg", 10), {{"ep_1", "dlv_b"}}, kNow + 10 * kSecond);
+  using S = DeliveryState;
+  settle(kNow + 20 * kSecond, {{numbered("dlv_e1", 1), S::failed},
+                               {numbered("dlv_e1", 2), S::succeeded},
+                               {numbered("dlv_e1", 3), S::succeeded},
+                               {numbered("dlv_e1", 4), S::retrying},
+                               {numbered("dlv_e1", 5), S::failed},
+                               {numbered("dlv_e1", 6), S::succeeded},
+                               {numbered("dlv_e1", 7), S::succeeded},
+                               {numbered("dlv_e1", 8), S::succeeded},
+                               {numbered("dlv_e2", 2), S::failed},
+                               {numbered("dlv_e2", 4), S::succeeded},
+                               {numbered("dlv_e2", 6), S::failed},
+                               {numbered("dlv_e2", 8), S::retrying},
+                               {"dlv_b", S::failed}});
+
+  const auto ids = [](std::initializer_list<int> numbers) {
+    std::vector<std::string> out;
+    for (int n : numbers) out.push_back(numbered("msg", n));
+    return out;
+  };
+  const auto query = [](std::optional<std::string> endpoint, std::optional<MessageDeliveryStatus> status,
+                        int limit = 50) {
+    MessageQuery q;
+    q.endpoint_id = std::move(endpoint);
+    q.status = status;
+    q.page.limit = limit;
+    return q;
+  };
+  using M = MessageDeliveryStatus;
+  for (int limit : {50, 3, 1}) {
+    SCOPED_TRACE("page limit " + std::to_string(limit));
+    EXPECT_EQ(message_ids("ws_a", query("ep_1", std::nullopt, limit)), ids({8, 7, 6, 5, 4, 3, 2, 1}));
+    EXPECT_EQ(message_ids("ws_a", query("ep_2", std::nullopt, limit)), ids({8, 6, 4, 2}));
+    // At least one delivery in that state; pending means pending or retrying.
+    EXPECT_EQ(message_ids("ws_a", query(std::nullopt, M::failed, limit)), ids({6, 5, 2, 1}));
+    EXPECT_EQ(message_ids("ws_a", query(std::nullopt, M::pending, limit)), ids({8, 4}));
+    EXPECT_EQ(message_ids("ws_a", query(std::nullopt, M::succeeded, limit)), ids({8, 7, 6, 4, 3, 2}));
+    // With an endpoint, the state of the delivery to that endpoint.
+    EXPECT_EQ(message_ids("ws_a", query("ep_1", M::failed, limit)), ids({5, 1}));
+    EXPECT_EQ(message_ids("ws_a", query("ep_2", M::failed, limit)), ids({6, 2}));
+    EXPECT_EQ(message_ids("ws_a", query("ep_2", M::succeeded, limit)), ids({4}));
+    EXPECT_EQ(message_ids("ws_a", query("ep_1", M::pending, limit)), ids({4}));
+  }
+
+  // With the type and time filters.
+  MessageQuery windowed = query("ep_1", std::nullopt, 2);
+  windowed.since_ms = kNow + 3 * kSecond;
+  windowed.until_ms = kNow + 7 * kSecond;
+  EXPECT_EQ(message_ids("ws_a", windowed), ids({6, 5, 4, 3}));
+  windowed.type = "order.created";
+  EXPECT_TRUE(message_ids("ws_a", windowed).empty());
+  MessageQuery failed_since = query(std::nullopt, M::failed, 1);
+  failed_since.since_ms = kNow + 2 * kSecond;
+  EXPECT_EQ(message_ids("ws_a", failed_since), ids({6, 5, 2}));
+
+  // Another workspace's deliveries never show; an unknown endpoint matches nothing.
+  EXPECT_EQ(message_ids("ws_b", query("ep_1", M::failed)), ids({10}));
+  EXPECT_TRUE(message_ids("ws_a", query("ep_missing", std::nullopt)).empty());
+  EXPECT_ERROR(store().list_messages("ws_missing", query("ep_1", M::failed)), ErrorCode::not_found);
+}
+
+// --- recovering failed deliveries
+
+TEST_P(StoreTest, RecoverMakesTheEndpointsFailedDeliveriesOfTheWindowDue) {
+  seed_workspace("ws_a");
+  seed_workspace("ws_b");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  seed_endpoint("ws_b", "ep_1");
+  for (int i = 1; i <= 6; ++i) {
+    publish_one("ws_a", numbered("msg", i), {{"ep_1", numbered("dlv_e1", i)}, {"ep_2", numbered("dlv_e2", i)}},
+                kNow + i * kSecond);
+  }
+  publish_one("ws_b", "msg_b", {{"ep_1", "dlv_b"}}, kNow + 3 * kSecond);
+  std::map<std::string, DeliveryState> outcomes;
+  for (int i = 1; i <= 6; ++i) {
+    outcomes[numbered("dlv_e1", i)] = DeliveryState::failed;
+    outcomes[numbered("dlv_e2", i)] = DeliveryState::failed;
+  }
+  outcomes[numbered("dlv_e1", 4)] = DeliveryState::succeeded;
+  outcomes[numbered("dlv_e1", 5)] = DeliveryState::retrying;
+  outcomes["dlv_b"] = DeliveryState::failed;
+  settle(kNow + 10 * kSecond, outcomes);
+
+  const UnixMillis later = kNow + 20 * kSecond;
+  RecoverRequest request{"ws_a", "ep_1", kNow + 2 * kSecond, kNow + 6 * kSecond, later, 1000, 0};
+  std::vector<std::int64_t> batches;
+  auto recovered = store().recover_failed_deliveries(request, [&](std::int64_t n) { batches.push_back(n); });
+  ASSERT_OK(recovered);
+  // 2 and 3; 1 is older than since, 6 not older than until, 4 succeeded and 5 is still open.
+  EXPECT_EQ(recovered->recovered, 2);
+  EXPECT_FALSE(recovered->more);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{2}));
+  for (int i : {2, 3}) {
+    auto delivery = store().get_delivery("ws_a", numbered("dlv_e1", i));
+    ASSERT_OK(delivery);
+    EXPECT_EQ(state_name(delivery->state), "pending");
+    EXPECT_EQ(delivery->next_attempt_at_ms, later);
+    EXPECT_EQ(delivery->updated_at_ms, later);
+    EXPECT_EQ(delivery->attempt_count, 1);  // kept, as a resend keeps it
+  }
+  EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e1", 1)), "failed");
+  EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e1", 4)), "succeeded");
+  EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e1", 5)), "retrying");
+  EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e1", 6)), "failed");
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e2", i)), "failed");
+  EXPECT_EQ(delivery_state("ws_b", "dlv_b"), "failed");
+
+  // Due at once, for any claimer.
+  std::vector<std::string> due;
+  for (const auto& claimed : claim(later)) due.push_back(claimed.delivery.id);
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(due, (std::vector<std::string>{numbered("dlv_e1", 2), numbered("dlv_e1", 3)}));
+
+  // Nothing failed is left in the window: a second recovery finds nothing.
+  batches.clear();
+  auto again = store().recover_failed_deliveries(request, [&](std::int64_t n) { batches.push_back(n); });
+  ASSERT_OK(again);
+  EXPECT_EQ(again->recovered, 0);
+  EXPECT_TRUE(batches.empty());
+
+  // Unknown endpoints, another workspace's and a disabled one.
+  RecoverRequest missing = request;
+  missing.endpoint_id = "ep_missing";
+  EXPECT_ERROR(store().recover_failed_deliveries(missing, {}), ErrorCode::not_found);
+  RecoverRequest elsewhere = request;
+  elsewhere.workspace_id = "ws_b";
+  elsewhere.endpoint_id = "ep_2";
+  EXPECT_ERROR(store().recover_failed_deliveries(elsewhere, {}), ErrorCode::not_found);
+  elsewhere.workspace_id = "ws_missing";
+  elsewhere.endpoint_id = "ep_1";
+  EXPECT_ERROR(store().recover_failed_deliveries(elsewhere, {}), ErrorCode::not_found);
+  ASSERT_OK(store().update_endpoint(make_endpoint("ws_a", "ep_2", /*enabled=*/false)));
+  RecoverRequest disabled = request;
+  disabled.endpoint_id = "ep_2";
+  EXPECT_ERROR(store().recover_failed_deliveries(disabled, {}), ErrorCode::conflict);
+  for (int i = 1; i <= 6; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv_e2", i)), "failed");
+}
+
+// Recovery runs in transactions of at most batch_limit deliveries, oldest
+// first, each committed before the next; what fails again meanwhile is not
+// taken twice.
+TEST_P(StoreTest, RecoverWorksInBatchesAndTakesNothingTwice) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  std::map<std::string, DeliveryState> failing;
+  for (int i = 1; i <= 7; ++i) {
+    publish_one("ws_a", numbered("msg", i), {{"ep_1", numbered("dlv", i)}}, kNow + i * kSecond);
+    failing[numbered("dlv", i)] = DeliveryState::failed;
+  }
+  settle(kNow + 10 * kSecond, failing);
+
+  UnixMillis now = kNow + 20 * kSecond;
+  RecoverRequest request{"ws_a", "ep_1", kNow, kNow + kHour, now, 3, 0};
+  std::vector<std::int64_t> batches;
+  std::vector<std::string> first_batch_states;
+  auto recovered = store().recover_failed_deliveries(request, [&](std::int64_t n) {
+    batches.push_back(n);
+    if (batches.size() == 1) {
+      // Committed before the next batch: the oldest three are due, the rest still failed.
+      for (int i = 1; i <= 7; ++i) first_batch_states.push_back(delivery_state("ws_a", numbered("dlv", i)));
+      // ... and they fail again at once.
+      settle(now, failing);
+    }
+  });
+  ASSERT_OK(recovered);
+  EXPECT_EQ(recovered->recovered, 7);
+  EXPECT_FALSE(recovered->more);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{3, 3, 1}));
+  EXPECT_EQ(first_batch_states,
+            (std::vector<std::string>{"pending", "pending", "pending", "failed", "failed", "failed", "failed"}));
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv", i)), "failed");
+  for (int i = 4; i <= 7; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv", i)), "pending");
+
+  // A batch limit that divides the count ends with an empty batch, unreported.
+  settle(now, failing);
+  batches.clear();
+  request.batch_limit = 7;
+  recovered = store().recover_failed_deliveries(request, [&](std::int64_t n) { batches.push_back(n); });
+  ASSERT_OK(recovered);
+  EXPECT_EQ(recovered->recovered, 7);
+  EXPECT_FALSE(recovered->more);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{7}));
+
+  // At most max_deliveries per call, the last batch cut to fit; `more` says
+  // to call again, and the next call goes on with the rest.
+  settle(now + 1, failing);
+  request.now_ms = now + 2;
+  request.batch_limit = 3;
+  request.max_deliveries = 5;
+  batches.clear();
+  recovered = store().recover_failed_deliveries(request, [&](std::int64_t n) { batches.push_back(n); });
+  ASSERT_OK(recovered);
+  EXPECT_EQ(recovered->recovered, 5);
+  EXPECT_TRUE(recovered->more);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{3, 2}));
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv", i)), "pending");
+  for (int i = 6; i <= 7; ++i) EXPECT_EQ(delivery_state("ws_a", numbered("dlv", i)), "failed");
+  batches.clear();
+  recovered = store().recover_failed_deliveries(request, [&](std::int64_t n) { batches.push_back(n); });
+  ASSERT_OK(recovered);
+  EXPECT_EQ(recovered->recovered, 2);
+  EXPECT_FALSE(recovered->more);
+  EXPECT_EQ(batches, (std::vector<std::int64_t>{2}));
 }
 
 // --- upkeep
