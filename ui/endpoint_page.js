@@ -1,6 +1,6 @@
 // One endpoint: its settings (editable), secret, Send Test Event, and its
 // recent deliveries and attempts.
-import { el, act, announce, scroller } from './dom.js';
+import { el, act, announce, scroller, field } from './dom.js';
 import { endpointForm } from './endpoint_form.js';
 import { secretPanel } from './secret.js';
 import { testEventForEndpoint } from './test_event.js';
@@ -8,7 +8,7 @@ import { statusText, statusClass } from './attempt_view.js';
 import { Pager, pageQuery } from './pager.js';
 import { href, go } from './router.js';
 import { confirmAction } from './confirm.js';
-import { time, stateBadge } from './format.js';
+import { time, stateBadge, localInputToUtc, utcToLocalInput } from './format.js';
 import { stateCell, typesText } from './endpoints.js';
 import { fetchStats, totalsList } from './statistics.js';
 
@@ -114,6 +114,47 @@ function healthSection(ctx, endpoint) {
   return { section, refresh };
 }
 
+// Recovery after an outage: every failed delivery of the endpoint whose
+// message was created in the window is sent again (POST …/recover, repeated
+// while the server says there may be more).
+const deliveryCount = (n) => (n === 1 ? '1 delivery' : `${n} deliveries`);
+
+function recoverSection(ctx, current, onRecovered) {
+  const since = el('input', { type: 'datetime-local', required: true, value: utcToLocalInput(new Date(Date.now() - 86400e3).toISOString()) });
+  const until = el('input', { type: 'datetime-local' });
+  const button = el('button', { type: 'submit', text: 'Recover failed deliveries' });
+  const outcome = el('p', { id: 'recover-result', 'aria-live': 'polite' });
+  const form = el('form', { 'aria-labelledby': 'recover-title' },
+    el('div', { class: 'row' },
+      field('Since (your local time)', since),
+      field('Until (your local time)', until, 'empty: now'),
+      el('div', { class: 'buttons' }, button)));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(button, async () => {
+      const endpoint = current();
+      const range = { since: localInputToUtc(since.value) };
+      if (until.value) range.until = localInputToUtc(until.value);
+      if (!(await confirmAction(`Send every failed delivery to ${endpoint.url} since ${range.since} again?`, 'Recover'))) return;
+      let total = 0;
+      for (;;) {
+        const answer = await ctx.api.post(`${ctx.endpointPath(endpoint.id)}/recover`, range);
+        total += answer.recovered;
+        range.until = answer.until;
+        if (!answer.more) break;
+        outcome.textContent = `${deliveryCount(total)} recovered so far…`;
+      }
+      outcome.textContent = `${deliveryCount(total)} recovered: due again now.`;
+      announce(outcome.textContent);
+      await onRecovered();
+    });
+  });
+  return el('section', { class: 'panel', 'aria-labelledby': 'recover-title' },
+    el('h3', { id: 'recover-title', text: 'Recover failed deliveries' }),
+    el('p', { class: 'hint', text: 'After an outage: sends again every failed delivery of this endpoint whose message was created in the window.' }),
+    form, outcome);
+}
+
 function deleteSection(ctx, current) {
   const remove = el('button', { type: 'button', class: 'danger', text: 'Delete endpoint' });
   remove.addEventListener('click', () => act(remove, async () => {
@@ -154,6 +195,7 @@ export async function showEndpointPage(view, ctx, id) {
         el('p', { class: 'hint', text: "Sends the type's example payload to this endpoint only, marked as a test." }),
         test),
       deliveries.section, attempts.section,
+      recoverSection(ctx, () => endpoint, refreshLogs),
       el('section', { class: 'panel', 'aria-labelledby': 'edit-title' },
         el('h3', { id: 'edit-title', text: 'Edit endpoint' }), form),
       deleteSection(ctx, () => endpoint));

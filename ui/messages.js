@@ -1,17 +1,25 @@
-// The message log: newest first, filtered by event type and time range
-// (kept in the route's query, so a reload or Back keeps them), paged.
+// The message log: newest first, filtered by event type, delivery status,
+// endpoint and time range (kept in the route's query, so a reload or Back
+// keeps them), paged.
 import { el, act, announce, field, scroller } from './dom.js';
 import { Pager, pageQuery } from './pager.js';
 import { href, go } from './router.js';
 import { time, badge, localInputToUtc, utcToLocalInput, plural } from './format.js';
+import { PAGE_SIZE as ENDPOINT_PAGE } from './endpoints.js';
 
 const PAGE_SIZE = 50;
 
 export async function showMessageList(view, ctx, params) {
-  const filters = { type: params.get('type') || '', since: params.get('since') || '', until: params.get('until') || '' };
+  const filters = {};
+  for (const name of ['type', 'status', 'endpoint', 'since', 'until']) filters[name] = params.get(name) || '';
   const heading = el('h2', { tabindex: -1, text: 'Messages' });
   const type = el('input', { type: 'text', list: 'message-types', value: filters.type, autocomplete: 'off', placeholder: 'any type' });
   const known = el('datalist', { id: 'message-types' });
+  // "Has a delivery in that state": a message failed at one endpoint and
+  // delivered to another is both (docs/api.md).
+  const status = el('select', {}, [['', 'any status'], ['pending', 'a delivery pending or retrying'], ['succeeded', 'a delivery succeeded'], ['failed', 'a delivery failed']]
+    .map(([value, text]) => el('option', { value, text, selected: value === filters.status })));
+  const endpoint = el('select', {}, el('option', { value: '', text: 'any endpoint' }));
   const since = el('input', { type: 'datetime-local', value: utcToLocalInput(filters.since) });
   const until = el('input', { type: 'datetime-local', value: utcToLocalInput(filters.until) });
   const apply = el('button', { type: 'submit', text: 'Apply filters' });
@@ -19,6 +27,8 @@ export async function showMessageList(view, ctx, params) {
   const form = el('form', { class: 'filters', 'aria-label': 'Message filters' },
     el('div', { class: 'row' },
       field('Event type', type), known,
+      field('Delivery status', status),
+      field('Endpoint', endpoint),
       field('Since (your local time)', since),
       field('Until (your local time)', until),
       el('div', { class: 'buttons' }, apply, clear)));
@@ -44,7 +54,10 @@ export async function showMessageList(view, ctx, params) {
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const next = { type: type.value.trim(), since: localInputToUtc(since.value), until: localInputToUtc(until.value) };
+    const next = {
+      type: type.value.trim(), status: status.value, endpoint: endpoint.value,
+      since: localInputToUtc(since.value), until: localInputToUtc(until.value),
+    };
     for (const key of Object.keys(next)) if (!next[key]) delete next[key];
     // The same filters again: a refresh (the route does not change).
     if (href('messages', null, next) === window.location.hash) act(apply, () => pager.first());
@@ -52,6 +65,12 @@ export async function showMessageList(view, ctx, params) {
   });
   clear.addEventListener('click', () => go('messages'));
 
+  ctx.api.get(`${ctx.base}/endpoints?limit=${ENDPOINT_PAGE}`).then((page) => {
+    const endpoints = page.data;
+    // An endpoint named by the route but past the first page is still offered.
+    if (filters.endpoint && !endpoints.some((e) => e.id === filters.endpoint)) endpoints.push({ id: filters.endpoint, url: filters.endpoint });
+    endpoint.append(...endpoints.map((e) => el('option', { value: e.id, text: e.url, selected: e.id === filters.endpoint })));
+  }).catch(() => {});
   ctx.eventTypes().then((types) => {
     known.replaceChildren(...types.map((t) => el('option', { value: t.name })));
   }).catch(() => {});

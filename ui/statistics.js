@@ -95,6 +95,8 @@ export async function showStatistics(view, ctx, params) {
     const stats = await fetchStats(ctx, chosen.window, chosen.endpoint);
     const span = `${stats.since} to ${stats.until}, in buckets of ${plural(stats.bucket_seconds / 60, 'minute')}`;
     out.replaceChildren(el('p', { class: 'hint', text: span }), totalsList(stats.totals, 'stats-totals'), ...charts(stats));
+    // Which statistics are shown, for whoever waits for a change (tests).
+    out.dataset.endpoint = stats.endpoint_id || 'all';
     announce(`Statistics shown: ${plural(stats.totals.attempts, 'attempt')}.`);
   };
   await act(null, async () => {

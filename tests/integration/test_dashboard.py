@@ -158,7 +158,10 @@ class DashboardBrowserTest(FerryTestCase):
     @classmethod
     def setUpClass(cls):
         cls.receiver = cls.start_class_receiver()
-        cls.server = cls.start_class_server(name="dashboard", extra_args=["--catalog", str(CATALOG)])
+        # Three attempts in a few milliseconds (with the tests' time factor), so
+        # a failing endpoint's delivery ends failed at once, to recover.
+        cls.server = cls.start_class_server(name="dashboard", extra_args=["--catalog", str(CATALOG),
+                                                                          "--retry-schedule", "0s,100s,200s"])
         cls.api = cls.server.api()
 
     def setUp(self):
@@ -220,10 +223,10 @@ class DashboardBrowserTest(FerryTestCase):
         # An endpoint that answers 500, with one failed attempt by now, for
         # the statistics and the endpoint's health.
         failing_url = self.receiver.url("/dash/failing")
-        self.receiver.program("/dash/failing", *[Reply(status=500)] * 20)
+        self.receiver.program("/dash/failing", 500, 500, 500, 200)
         failing = api.create_endpoint(ws, failing_url, filter_types=["nothing.*"])
         api.expect(api.post(f"/api/v1/workspaces/{ws}/endpoints/{failing['id']}/test", {"type": "contact.created"}), 202)
-        fh.wait_for(lambda: self.receiver.count("/dash/failing") >= 1 or None, 20, message="the failing endpoint's attempt")
+        fh.wait_for(lambda: self.receiver.count("/dash/failing") == 3 or None, 20, message="the failing endpoint's attempts")
         self.receiver.program("/dash/hook", Reply(status=200, headers={"X-Receiver": "dash"},
                                                   body=b'{"received":true}'))
 
@@ -285,10 +288,12 @@ class DashboardBrowserTest(FerryTestCase):
         self.assertEqual([r.json["type"] for r in received], ["contact.created", "contact.created", "contact.updated"])
         self.assertTrue(all(r.headers.get("x-dash-token") == "abc123" for r in received))
         self.assertEqual(received[0].headers["webhook-id"], received[1].headers["webhook-id"])  # the resend
+        # Three failures, then the recovered delivery's attempt.
+        self.assertEqual(self.receiver.count("/dash/failing"), 4)
         self.assertEqual(self.receiver.count("/dash/first"), 0)
         self.assertEqual(self.receiver.count("/dash/other"), 0)
         for name in ("endpoints-empty", "endpoint-create-form", "endpoint-page", "rotate-confirm", "messages",
-                     "message", "statistics", "endpoint-health", "catalog", "catalog-send", "endpoints-page-2", "portal", "portal-in-iframe"):
+                     "message", "statistics", "endpoint-health", "messages-failed", "catalog", "catalog-send", "endpoints-page-2", "portal", "portal-in-iframe"):
             path = os.path.join(shots, f"{name}.png")
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", path)

@@ -310,8 +310,7 @@ try {
   const hookStats = async () => {
     await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.endpoint_url });
     await page.getByRole('button', { name: 'Show' }).click();
-    await page.waitForFunction((id) => window.location.hash.includes(`endpoint=${id}`), result.endpoint_id);
-    await totals.waitFor();
+    await page.locator(`#statistics[data-endpoint="${result.endpoint_id}"]`).waitFor();
   };
   await hookStats();
   if (await figures.count() !== 3) fail(`an endpoint's statistics: ${await figures.count()} charts (no message volume)`);
@@ -321,14 +320,14 @@ try {
   const cells = await page.locator('#statistics figure', { hasText: 'Attempts by outcome' }).locator('tbody td:nth-child(2)').allTextContents();
   const summed = cells.filter((c) => c !== '–').reduce((sum, c) => sum + Number(c), 0);
   if (summed !== 2) fail(`succeeded attempts in the chart's table: ${summed}`);
+  const failing = await findEndpoint(input.failing_url);
   await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.failing_url });
   await page.getByRole('button', { name: 'Show' }).click();
-  await page.waitForFunction(() => document.querySelector('#stats-totals [data-field=success-rate]')?.textContent === '0.0 %'
-    || document.querySelector('#stats-totals [data-field=success-rate]')?.textContent === '0 %');
+  await page.locator(`#statistics[data-endpoint="${failing.id}"]`).waitFor();
+  if (await totalOf('success-rate') !== '0.0 %') fail(`failing endpoint success rate: ${await totalOf('success-rate')}`);
   if (Number(await totalOf('failed')) < 1 || await totalOf('succeeded') !== '0') fail('failing endpoint statistics');
   log(`statistics: hook ${JSON.stringify(hook)}; failing endpoint ${await totalOf('failed')} failed`);
   // Its page: health over 24 hours and the latest failures, with their status.
-  const failing = await findEndpoint(input.failing_url);
   await page.evaluate((id) => { window.location.hash = `#/endpoints/${id}`; }, failing.id);
   const health = page.locator('#endpoint-health');
   await health.waitFor();
@@ -337,8 +336,40 @@ try {
   await failureRow.waitFor();
   if (!(await failureRow.innerText()).includes('500')) fail(`latest failure: ${await failureRow.innerText()}`);
   await screenshot(page, 'endpoint-health');
+  // The log filtered by that endpoint and status failed: its one message.
+  const failedDelivery = (await api(`${wsPath}/endpoints/${failing.id}/deliveries`)).data[0];
+  if (failedDelivery.state !== 'failed') fail(`the failing endpoint's delivery: ${failedDelivery.state}`);
+  const showFailed = async () => {
+    await nav(page).getByRole('link', { name: 'Messages' }).click();
+    await heading(page, 'Messages').waitFor();
+    await page.getByLabel('Delivery status').selectOption('failed');
+    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.failing_url });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForFunction(() => window.location.hash.includes('status=failed'));
+  };
+  await showFailed();
+  await page.locator('#message-table tbody tr').first().waitFor();
+  const failedIds = await page.locator('#message-table tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.message));
+  if (failedIds.join() !== failedDelivery.message_id) fail(`failed messages of the failing endpoint: ${failedIds}`);
+  await screenshot(page, 'messages-failed');
+  // Recover: its failed deliveries since a day ago are sent again.
+  await page.evaluate((id) => { window.location.hash = `#/endpoints/${id}`; }, failing.id);
+  await page.getByRole('button', { name: 'Recover failed deliveries' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Recover' }).click();
+  await page.locator('#recover-result', { hasText: '1 delivery recovered' }).waitFor();
+  for (let i = 0; ; i += 1) {
+    const state = (await api(`${wsPath}/deliveries/${failedDelivery.id}`)).state;
+    if (state === 'succeeded') break;
+    if (i > 100) fail(`recovered delivery still ${state}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log(`recovered ${failedDelivery.id}: succeeded`);
+  await showFailed();
+  await page.locator('#no-messages').waitFor();
+  await page.evaluate((id) => { window.location.hash = `#/endpoints/${id}`; }, failing.id);
+  await page.locator('#endpoint-health').waitFor();
   await page.getByRole('link', { name: 'Charts for this endpoint' }).click();
-  await heading(page, 'Statistics').waitFor();
+  await page.locator(`#statistics[data-endpoint="${failing.id}"]`).waitFor();
   if (await page.getByLabel('Endpoint', { exact: true }).inputValue() !== failing.id) fail('charts link lost the endpoint');
 
   // --- Event catalog: groups, badges, schema, example, search, send.
