@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -261,6 +262,50 @@ Result<List> check_parent(Result<List> list, const Parent& parent, Exists exists
   if (!found) return found.error();
   if (!*found) return not_found(parent.what);
   return list;
+}
+
+// Where a recovery has got to: the greatest (created_at, id) of the
+// deliveries it has taken. Batches walk on from there, so a delivery that
+// fails again behind it while the recovery runs is not taken twice.
+struct RecoverCursor {
+  std::int64_t created_at = std::numeric_limits<std::int64_t>::min();
+  std::string id;
+
+  // RETURNING gives no order: each row taken may move the cursor on.
+  void take(std::int64_t row_created_at, std::string row_id) {
+    if (std::pair(row_created_at, std::string_view(row_id)) > std::pair(created_at, std::string_view(id))) {
+      created_at = row_created_at;
+      id = std::move(row_id);
+    }
+  }
+};
+
+// Runs a recovery batch by batch, one transaction each: run_batch(after,
+// limit, reached) makes at most `limit` deliveries past `after` due, sets
+// `reached` to where it got (starting from `after`: its transaction may run
+// again) and answers how many it took. Stops at a batch short of its limit,
+// or at request.max_deliveries with `more` set.
+template <class RunBatch>
+Result<RecoverOutcome> recover_in_batches(const RecoverRequest& request,
+                                          const std::function<void(std::int64_t)>& batch_done, RunBatch run_batch) {
+  RecoverOutcome outcome;
+  RecoverCursor after;
+  for (;;) {
+    const std::int64_t left = request.max_deliveries > 0 ? request.max_deliveries - outcome.recovered
+                                                         : std::numeric_limits<std::int64_t>::max();
+    const std::int64_t batch_limit = std::clamp<std::int64_t>(request.batch_limit, 1, std::max<std::int64_t>(left, 1));
+    RecoverCursor reached = after;  // moved on only once the batch is committed
+    Result<std::int64_t> batch = run_batch(after, batch_limit, reached);
+    if (!batch) return batch.error();
+    after = std::move(reached);
+    outcome.recovered += *batch;
+    if (*batch > 0 && batch_done) batch_done(*batch);
+    if (*batch < batch_limit) return outcome;
+    if (request.max_deliveries > 0 && outcome.recovered >= request.max_deliveries) {
+      outcome.more = true;
+      return outcome;
+    }
+  }
 }
 
 }  // namespace ferry

@@ -948,23 +948,10 @@ Result<Delivery> PostgresStore::resend_delivery(std::string_view workspace_id, s
 
 Result<RecoverOutcome> PostgresStore::recover_failed_deliveries(const RecoverRequest& request,
                                                                 const std::function<void(std::int64_t)>& batch_done) {
-  RecoverOutcome outcome;
-  // Where the previous batch ended: a delivery that fails again behind it
-  // while the recovery runs is not taken again.
-  std::int64_t after_created_at = std::numeric_limits<std::int64_t>::min();
-  std::string after_id;
-  for (;;) {
-    // The last batch stops at max_deliveries.
-    const std::int64_t left = request.max_deliveries > 0 ? request.max_deliveries - outcome.recovered
-                                                         : std::numeric_limits<std::int64_t>::max();
-    const std::int64_t batch_limit = std::clamp<std::int64_t>(request.batch_limit, 1, std::max<std::int64_t>(left, 1));
-    // Moved on only once the batch is committed.
-    std::int64_t last_created_at = after_created_at;
-    std::string last_id = after_id;
+  auto run_batch = [&](const RecoverCursor& after, std::int64_t limit, RecoverCursor& reached) {
     // One transaction per batch, each telling the other nodes at its commit.
-    auto batch = write([&](PgConnection& db) -> Result<std::int64_t> {
-      last_created_at = after_created_at;  // the body may run again on a new connection
-      last_id = after_id;
+    return write([&](PgConnection& db) -> Result<std::int64_t> {
+      reached = after;  // the body may run again on a new connection
       auto found = query_one(db, kEndpointEnabledForShare, params_of(request.workspace_id, request.endpoint_id),
                              [](const PgRow& row, int first) { return row.boolean(first); });
       if (!found) return found.error();
@@ -975,37 +962,20 @@ Result<RecoverOutcome> PostgresStore::recover_failed_deliveries(const RecoverReq
           .text(request.endpoint_id)
           .integer(request.since_ms)
           .integer(request.until_ms)
-          .integer(after_created_at)
-          .text(after_id)
+          .integer(after.created_at)
+          .text(after.id)
           .integer(request.now_ms)
-          .integer(batch_limit);
+          .integer(limit);
       auto rows = db.query(kRecoverDeliveries, params);
       if (!rows) return rows.error();
-      for (int i = 0; i < rows->rows(); ++i) {
-        // RETURNING gives no order: keep the greatest (created_at, id).
-        const std::int64_t created_at = rows->integer(i, 0);
-        std::string id = rows->text(i, 1);
-        if (std::pair(created_at, std::string_view(id)) > std::pair(last_created_at, std::string_view(last_id))) {
-          last_created_at = created_at;
-          last_id = std::move(id);
-        }
-      }
+      for (int i = 0; i < rows->rows(); ++i) reached.take(rows->integer(i, 0), rows->text(i, 1));
       if (rows->rows() > 0) {
         if (auto notified = notify(db, pg_deliveries_due_payload(node_id_)); !notified) return notified.error();
       }
       return std::int64_t{rows->rows()};
     });
-    if (!batch) return batch.error();
-    after_created_at = last_created_at;
-    after_id = std::move(last_id);
-    outcome.recovered += *batch;
-    if (*batch > 0 && batch_done) batch_done(*batch);
-    if (*batch < batch_limit) return outcome;
-    if (request.max_deliveries > 0 && outcome.recovered >= request.max_deliveries) {
-      outcome.more = true;
-      return outcome;
-    }
-  }
+  };
+  return recover_in_batches(request, batch_done, run_batch);
 }
 
 // --- attempts

@@ -977,22 +977,11 @@ Result<Delivery> SqliteStore::resend_delivery(std::string_view workspace_id, std
 
 Result<RecoverOutcome> SqliteStore::recover_failed_deliveries(const RecoverRequest& request,
                                                               const std::function<void(std::int64_t)>& batch_done) {
-  RecoverOutcome outcome;
-  // Where the previous batch ended: a delivery that fails again behind it
-  // while the recovery runs is not taken again.
-  std::int64_t after_created_at = std::numeric_limits<std::int64_t>::min();
-  std::string after_id;
-  for (;;) {
-    // The last batch stops at max_deliveries.
-    const std::int64_t left = request.max_deliveries > 0 ? request.max_deliveries - outcome.recovered
-                                                         : std::numeric_limits<std::int64_t>::max();
-    const std::int64_t batch_limit = std::clamp<std::int64_t>(request.batch_limit, 1, std::max<std::int64_t>(left, 1));
-    // Moved on only once the batch is committed.
-    std::int64_t last_created_at = after_created_at;
-    std::string last_id = after_id;
+  auto run_batch = [&](const RecoverCursor& after, std::int64_t limit, RecoverCursor& reached) {
     // One short transaction per batch: publishes and attempts queue behind
     // the writer for one batch at most, never for the whole recovery.
-    auto batch = write([&](SqliteConnection& db) -> Result<std::int64_t> {
+    return write([&](SqliteConnection& db) -> Result<std::int64_t> {
+      reached = after;
       auto enabled = db.prepare(kEndpointEnabled);
       enabled.bind_text(1, request.workspace_id).bind_text(2, request.endpoint_id);
       auto found = query_one(enabled, [](const SqliteRow& row, int first) { return row.integer(first) != 0; });
@@ -1004,37 +993,22 @@ Result<RecoverOutcome> SqliteStore::recover_failed_deliveries(const RecoverReque
           .bind_text(2, request.endpoint_id)
           .bind_int(3, request.since_ms)
           .bind_int(4, request.until_ms)
-          .bind_int(5, after_created_at)
-          .bind_text(6, after_id)
+          .bind_int(5, after.created_at)
+          .bind_text(6, after.id)
           .bind_int(7, request.now_ms)
-          .bind_int(8, batch_limit);
+          .bind_int(8, limit);
       std::int64_t count = 0;
       for (;;) {
         auto row = stmt.step();
         if (!row) return row.error();
         if (!*row) break;
         ++count;
-        // RETURNING gives no order: keep the greatest (created_at, id).
-        const std::int64_t created_at = stmt.column_int(0);
-        std::string id = stmt.column_text(1);
-        if (std::pair(created_at, std::string_view(id)) > std::pair(last_created_at, std::string_view(last_id))) {
-          last_created_at = created_at;
-          last_id = std::move(id);
-        }
+        reached.take(stmt.column_int(0), stmt.column_text(1));
       }
       return count;
     });
-    if (!batch) return batch.error();
-    after_created_at = last_created_at;
-    after_id = std::move(last_id);
-    outcome.recovered += *batch;
-    if (*batch > 0 && batch_done) batch_done(*batch);
-    if (*batch < batch_limit) return outcome;
-    if (request.max_deliveries > 0 && outcome.recovered >= request.max_deliveries) {
-      outcome.more = true;
-      return outcome;
-    }
-  }
+  };
+  return recover_in_batches(request, batch_done, run_batch);
 }
 
 // --- attempts
