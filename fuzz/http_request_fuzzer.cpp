@@ -1,17 +1,13 @@
 // Fuzzes HTTP request handling and routing: the input is the byte stream a
 // client sends on one connection. It is read with Boost.Beast's request
 // parser under the server's own limits (HttpServer::Config's defaults for
-// max_header_bytes and max_body_bytes, set as Session::do_read sets them),
-// one request after another as long as they keep the connection alive
-// (pipelining), refused beyond the server's count of header fields, each
-// turned into an HttpRequest the way HttpServer::Session::handle_request does and handed to a Router holding
-// routes shaped like the real ones (src/api/*_routes.cpp), whose handlers use
-// the real api_support helpers and publish parser.
-//
-// The server has no socket-free entry point (the parser set-up, the check of
-// the header count and the conversion to HttpRequest live inside its
-// Session), so kMaxHeaderFields and to_http_request() below mirror those few
-// lines; keep them in step.
+// max_header_bytes and max_body_bytes), one request after another as long as
+// they keep the connection alive (pipelining), refused beyond the server's
+// count of header fields, each turned into an HttpRequest and handed to a
+// Router holding routes shaped like the real ones (src/api/*_routes.cpp),
+// whose handlers use the real api_support helpers and publish parser. The
+// limits, the header-count check and the conversion are the server's own
+// (api/http_request_reading.hpp), not copies.
 //
 // Invariants: nothing throws or crashes; a request that parses respects the
 // limits; the router's captures are non-empty and percent-decoded; every

@@ -5,7 +5,7 @@ import { el, act, announce, field, scroller } from './dom.js';
 import { Pager, pageQuery } from './pager.js';
 import { href, go } from './router.js';
 import { time, badge, localInputToUtc, utcToLocalInput, plural } from './format.js';
-import { PAGE_SIZE as ENDPOINT_PAGE } from './endpoints.js';
+import { endpointChoices, endpointOptions, MAX_CHOICES } from './endpoint_choices.js';
 
 const PAGE_SIZE = 50;
 
@@ -65,11 +65,9 @@ export async function showMessageList(view, ctx, params) {
   });
   clear.addEventListener('click', () => go('messages'));
 
-  ctx.api.get(`${ctx.base}/endpoints?limit=${ENDPOINT_PAGE}`).then((page) => {
-    const endpoints = page.data;
-    // An endpoint named by the route but past the first page is still offered.
-    if (filters.endpoint && !endpoints.some((e) => e.id === filters.endpoint)) endpoints.push({ id: filters.endpoint, url: filters.endpoint });
-    endpoint.append(...endpoints.map((e) => el('option', { value: e.id, text: e.url, selected: e.id === filters.endpoint })));
+  endpointChoices(ctx, filters.endpoint).then(({ endpoints, complete }) => {
+    endpoint.append(...endpointOptions(endpoints, filters.endpoint));
+    if (!complete) endpoint.title = `The first ${MAX_CHOICES} endpoints`;
   }).catch(() => {});
   ctx.eventTypes().then((types) => {
     known.replaceChildren(...types.map((t) => el('option', { value: t.name })));

@@ -5,7 +5,7 @@ import { el, act, announce, field } from './dom.js';
 import { go, href } from './router.js';
 import { timeChart } from './charts.js';
 import { plural } from './format.js';
-import { PAGE_SIZE } from './endpoints.js';
+import { endpointChoices, endpointOptions, MAX_CHOICES } from './endpoint_choices.js';
 
 export const WINDOWS = [
   { id: '1h', label: 'Last hour', ms: 3600e3 },
@@ -100,11 +100,9 @@ export async function showStatistics(view, ctx, params) {
     announce(`Statistics shown: ${plural(stats.totals.attempts, 'attempt')}.`);
   };
   await act(null, async () => {
-    const page = await ctx.api.get(`${ctx.base}/endpoints?limit=${PAGE_SIZE}`);
-    const endpoints = page.data;
-    // An endpoint named by the route but past the first page is still offered.
-    if (chosen.endpoint && !endpoints.some((e) => e.id === chosen.endpoint)) endpoints.push({ id: chosen.endpoint, url: chosen.endpoint });
-    endpointSelect.append(...endpoints.map((e) => el('option', { value: e.id, text: e.url, selected: e.id === chosen.endpoint })));
+    const { endpoints, complete } = await endpointChoices(ctx, chosen.endpoint);
+    endpointSelect.append(...endpointOptions(endpoints, chosen.endpoint));
+    if (!complete) endpointSelect.title = `The first ${MAX_CHOICES} endpoints`;
     await render();
   });
 }

@@ -2,7 +2,7 @@
 // that endpoint only; the attempt it produced is polled and shown in full.
 import { el, field, act, sleep, announce } from './dom.js';
 import { attemptView } from './attempt_view.js';
-import { pageQuery } from './pager.js';
+import { endpointChoices, endpointOptions } from './endpoint_choices.js';
 import { href } from './router.js';
 
 export async function sendTestEvent(ctx, endpoint, type, result) {
@@ -56,14 +56,14 @@ export async function testEventForEndpoint(ctx, current, onSent) {
   return el('div', {}, form, result);
 }
 
-// From a catalog type: pick an endpoint (the first 100 of the workspace).
+// From a catalog type: pick an endpoint of the workspace.
 export async function testEventForType(ctx, type) {
   const select = el('select', {});
   const send = el('button', { type: 'submit', text: 'Send', 'aria-label': `Send a ${type.name} test event` });
   const result = el('div', { class: 'result', 'aria-live': 'polite', hidden: true, 'data-role': 'test-result' });
   const form = el('form', { class: 'row' }, field(`Endpoint for ${type.name}`, select), send);
-  const endpoints = (await ctx.api.get(`${ctx.base}/endpoints${pageQuery(100, null)}`)).data;
-  select.replaceChildren(...endpoints.map((e) => el('option', { value: e.id, text: e.description ? `${e.url} (${e.description})` : e.url })));
+  const { endpoints } = await endpointChoices(ctx);
+  select.replaceChildren(...endpointOptions(endpoints));
   if (endpoints.length === 0) {
     send.disabled = true;
     form.append(el('p', { class: 'hint' }, 'No endpoint yet: ', el('a', { href: href('endpoints'), text: 'add one' }), '.'));

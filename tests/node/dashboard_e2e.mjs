@@ -308,7 +308,7 @@ try {
   await screenshot(page, 'statistics');
   const totalOf = async (name) => (await totals.locator(`[data-field=${name}]`).textContent()).trim();
   const hookStats = async () => {
-    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: input.endpoint_url });
+    await page.getByLabel('Endpoint', { exact: true }).selectOption({ label: `${input.endpoint_url} (Orders hook)` });
     await page.getByRole('button', { name: 'Show' }).click();
     await page.locator(`#statistics[data-endpoint="${result.endpoint_id}"]`).waitFor();
   };
@@ -439,6 +439,18 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#endpoint-table tbody tr').length === 100);
   if ((await shownUrls()).join() !== firstPage.join()) fail('Previous page is not the first page');
   log('paging: 100 endpoints, then the other 5, then the first 100 again');
+  // The pickers offer every endpoint, not only a first page.
+  const pickerUrls = () => page.getByLabel('Endpoint', { exact: true }).locator('option:not([value=""])').allTextContents();
+  for (const section of ['Messages', 'Statistics']) {
+    await nav(page).getByRole('link', { name: section }).click();
+    await heading(page, section).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('select option').length > 100);
+    const offered = new Set(await pickerUrls());
+    if (offered.size !== 105 || !input.many_urls.every((url) => offered.has(url))) fail(`${section}: the endpoint picker offers ${offered.size} of the 105 endpoints`);
+  }
+  log('the message log and statistics offer all 105 endpoints');
+  await nav(page).getByRole('link', { name: 'Endpoints' }).click();
+  await heading(page, `Endpoints — ${input.many_workspace}`).waitFor();
 
   // --- Sign out forgets the token.
   await page.getByRole('button', { name: 'Sign out' }).click();
