@@ -26,6 +26,13 @@ struct CurlTransportConfig {
   int max_total_connections = 0;     // 0: unlimited
 };
 
+// What curl's socket callback needs: the epoll set it keeps, and the multi
+// handle to mark the sockets in that set with.
+struct SocketWatch {
+  int epoll_fd = -1;
+  CURLM* multi = nullptr;
+};
+
 // The Transport error name for a curl result ("timeout", "tls", ...), without
 // the refused_target case, which only the transfer itself can tell.
 std::string_view curl_error_name(CURLcode code);
@@ -102,6 +109,7 @@ class CurlTransport final : public Transport {
   CURLM* multi_ = nullptr;
   int epoll_fd_ = -1;  // the sockets curl waits on, and wake_fd_
   int wake_fd_ = -1;   // an eventfd: written to wake the worker
+  SocketWatch socket_watch_;
 
   // Submitting side, shared with the worker.
   std::mutex mutex_;

@@ -543,6 +543,26 @@ TEST(CurlTransportTest, ReusesOneConnectionForSequentialRequests) {
   EXPECT_EQ(server.requests().size(), 5u);
 }
 
+// curl's own default keeps four idle connections per transfer running at the
+// moment: after a lull with one transfer running, a new burst opened most of
+// its connections again.
+TEST(CurlTransportTest, KeepsABurstsConnectionsThroughALull) {
+  TestServer server;
+  CurlTransport transport(loopback_config());
+  constexpr std::size_t kBurst = 8;
+  const auto burst = [&] {
+    Completions completions;
+    for (std::size_t i = 0; i < kBurst; ++i) transport.send(post(server.url("/slow/50")), completions.callback(i));
+    ASSERT_TRUE(completions.wait_for(kBurst, 30s));
+    for (const auto& [index, response] : completions.done()) EXPECT_EQ(response.status, 200) << index;
+  };
+  burst();
+  ASSERT_EQ(server.connections(), static_cast<int>(kBurst));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(send_and_wait(transport, post(server.url("/ok"))).status, 200);
+  burst();
+  EXPECT_EQ(server.connections(), static_cast<int>(kBurst));
+}
+
 TEST(CurlTransportTest, AReusedHandleCarriesNothingOverFromItsLastTransfer) {
   TestServer server;
   CurlTransport transport(loopback_config());
