@@ -239,10 +239,18 @@ CREATE INDEX deliveries_failed_by_endpoint ON deliveries (workspace_id, endpoint
   WHERE state = 'failed';
 )sql";
 
+// A message's attempts are found through its deliveries
+// (deliveries_message, then attempts_delivery): one index entry less to
+// write for every attempt, on the recorder's path.
+constexpr std::string_view kAttemptsThroughDeliveries = R"sql(
+DROP INDEX attempts_message;
+)sql";
+
 constexpr std::array kMigrations{
     SqliteMigration{1, kInitialSchema}, SqliteMigration{2, kLeaseTokensAndRetention},
     SqliteMigration{3, kCatalogs},      SqliteMigration{4, kDueByEndpoint},
     SqliteMigration{5, kAttemptStats},  SqliteMigration{6, kLogFiltersAndRecovery},
+    SqliteMigration{7, kAttemptsThroughDeliveries},
 };
 
 Result<int> current_version(SqliteConnection& connection) {

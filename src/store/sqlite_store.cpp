@@ -291,8 +291,11 @@ const std::string kInsertAttempt =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 const std::string kImportAttempt = cat(kInsertAttempt, " ON CONFLICT DO NOTHING");
 const std::string kSelectAttempts = cat("SELECT ", kAttemptColumns, " FROM attempts a");
+// Through the message's deliveries: attempts have no index by message (migration 7).
 const std::string kSelectAttemptsOfMessage =
-    cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.message_id = ?2 ORDER BY a.id");
+    cat("SELECT ", kAttemptColumns,
+        " FROM deliveries d CROSS JOIN attempts a ON a.workspace_id = d.workspace_id AND a.delivery_id = d.id"
+        " WHERE d.workspace_id = ?1 AND d.message_id = ?2 ORDER BY a.id");
 const std::string kSelectAttemptsOfDelivery =
     cat(kSelectAttempts, " WHERE a.workspace_id = ?1 AND a.delivery_id = ?2 ORDER BY a.id");
 

@@ -1122,6 +1122,41 @@ TEST_P(StoreTest, NextDueTime) {
 
 // --- recording attempts
 
+// A message's attempts, from all its deliveries, in the order they were made,
+// and nothing of another message's.
+TEST_P(StoreTest, AMessagesAttemptsComeFromEveryDeliveryInOrder) {
+  seed_workspace("ws_a");
+  seed_endpoint("ws_a", "ep_1");
+  seed_endpoint("ws_a", "ep_2");
+  publish_one("ws_a", "msg_1", {{"ep_1", "dlv_1"}, {"ep_2", "dlv_2"}}, kNow - 1);
+  publish_one("ws_a", "msg_2", {{"ep_1", "dlv_3"}}, kNow);
+  auto claimed = claim(kNow);
+  ASSERT_EQ(claimed.size(), 3U);
+  const auto delivery = [&](std::string_view id) {
+    return std::find_if(claimed.begin(), claimed.end(), [&](const DueDelivery& due) { return due.delivery.id == id; })
+        ->delivery;
+  };
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(delivery("dlv_2"), "att_1", 1, kNow), DeliveryState::retrying, kNow + kSecond),
+      make_record(make_attempt(delivery("dlv_1"), "att_2", 1, kNow), DeliveryState::retrying, kNow + kSecond),
+      make_record(make_attempt(delivery("dlv_3"), "att_3", 1, kNow), DeliveryState::succeeded)}));
+  auto retries = claim(kNow + kSecond);
+  ASSERT_EQ(retries.size(), 2U);
+  // The later attempt of each: dlv_2's again first, so the ids interleave the deliveries.
+  ASSERT_OK(store().record_attempts(std::vector{
+      make_record(make_attempt(retries[0].delivery.id == "dlv_2" ? retries[0].delivery : retries[1].delivery, "att_4", 2,
+                               kNow + kSecond),
+                  DeliveryState::succeeded),
+      make_record(make_attempt(retries[0].delivery.id == "dlv_1" ? retries[0].delivery : retries[1].delivery, "att_5", 2,
+                               kNow + kSecond),
+                  DeliveryState::succeeded)}));
+
+  auto of_message = store().list_attempts_for_message("ws_a", "msg_1");
+  ASSERT_OK(of_message);
+  EXPECT_EQ(ids_of(*of_message), (std::vector<std::string>{"att_1", "att_2", "att_4", "att_5"}));
+  EXPECT_EQ(ids_of(*store().list_attempts_for_message("ws_a", "msg_2")), (std::vector<std::string>{"att_3"}));
+}
+
 TEST_P(StoreTest, RecordAttemptsMovesDeliveries) {
   seed_workspace("ws_a");
   seed_endpoint("ws_a", "ep_1");
