@@ -7,7 +7,7 @@ import { el } from './dom.js';
 import { pageQuery } from './pager.js';
 
 const PAGE = 1000;
-export const MAX_CHOICES = 10000;
+const MAX_CHOICES = 10000;
 
 export async function endpointChoices(ctx, keepId = '') {
   const endpoints = [];
@@ -29,4 +29,10 @@ export function endpointLabel(endpoint) {
 
 export function endpointOptions(endpoints, selectedId = '') {
   return endpoints.map((e) => el('option', { value: e.id, text: endpointLabel(e), selected: e.id === selectedId }));
+}
+
+// Appends the choices to a filter's select; a workspace past MAX_CHOICES says so.
+export function appendEndpointOptions(select, { endpoints, complete }, selectedId = '') {
+  select.append(...endpointOptions(endpoints, selectedId));
+  if (!complete) select.title = `The first ${MAX_CHOICES} endpoints`;
 }

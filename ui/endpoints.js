@@ -7,7 +7,7 @@ import { Pager, pageQuery } from './pager.js';
 import { href } from './router.js';
 import { plural } from './format.js';
 
-export const PAGE_SIZE = 100;
+const PAGE_SIZE = 100;
 
 export const typesText = (endpoint) => (endpoint.filter_types && endpoint.filter_types.length ? endpoint.filter_types.join(', ') : 'all');
 

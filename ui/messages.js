@@ -5,7 +5,7 @@ import { el, act, announce, field, scroller } from './dom.js';
 import { Pager, pageQuery } from './pager.js';
 import { href, go } from './router.js';
 import { time, badge, localInputToUtc, utcToLocalInput, plural } from './format.js';
-import { endpointChoices, endpointOptions, MAX_CHOICES } from './endpoint_choices.js';
+import { endpointChoices, appendEndpointOptions } from './endpoint_choices.js';
 
 const PAGE_SIZE = 50;
 
@@ -65,10 +65,8 @@ export async function showMessageList(view, ctx, params) {
   });
   clear.addEventListener('click', () => go('messages'));
 
-  endpointChoices(ctx, filters.endpoint).then(({ endpoints, complete }) => {
-    endpoint.append(...endpointOptions(endpoints, filters.endpoint));
-    if (!complete) endpoint.title = `The first ${MAX_CHOICES} endpoints`;
-  }).catch(() => {});
+  endpointChoices(ctx, filters.endpoint).then((choices) => appendEndpointOptions(endpoint, choices, filters.endpoint))
+    .catch(() => {});
   ctx.eventTypes().then((types) => {
     known.replaceChildren(...types.map((t) => el('option', { value: t.name })));
   }).catch(() => {});

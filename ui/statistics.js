@@ -5,7 +5,7 @@ import { el, act, announce, field } from './dom.js';
 import { go, href } from './router.js';
 import { timeChart } from './charts.js';
 import { plural } from './format.js';
-import { endpointChoices, endpointOptions, MAX_CHOICES } from './endpoint_choices.js';
+import { endpointChoices, appendEndpointOptions } from './endpoint_choices.js';
 
 export const WINDOWS = [
   { id: '1h', label: 'Last hour', ms: 3600e3 },
@@ -100,9 +100,7 @@ export async function showStatistics(view, ctx, params) {
     announce(`Statistics shown: ${plural(stats.totals.attempts, 'attempt')}.`);
   };
   await act(null, async () => {
-    const { endpoints, complete } = await endpointChoices(ctx, chosen.endpoint);
-    endpointSelect.append(...endpointOptions(endpoints, chosen.endpoint));
-    if (!complete) endpointSelect.title = `The first ${MAX_CHOICES} endpoints`;
+    appendEndpointOptions(endpointSelect, await endpointChoices(ctx, chosen.endpoint), chosen.endpoint);
     await render();
   });
 }

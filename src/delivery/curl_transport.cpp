@@ -34,31 +34,6 @@ using SteadyClock = std::chrono::steady_clock;
 // it at once through its eventfd, so this only bounds idle polling.
 constexpr int kIdlePollMs = 1000;
 
-// curl's socket callback: keeps the epoll set (userp: the transport's
-// SocketWatch) in step with the sockets curl waits on and what for. Only
-// sockets with something to do wake the worker, and only their transfers are
-// run: curl_multi_perform would run every transfer at each wake-up, so each
-// delivery's cost grew with the connections held open by slow or hanging
-// receivers. A socket in the set carries a mark (curl_multi_assign), so each
-// change is one epoll_ctl, not a failed MOD before every ADD.
-int watch_socket(CURL* /*easy*/, curl_socket_t socket, int what, void* userp, void* socketp) {
-  auto& watch = *static_cast<SocketWatch*>(userp);
-  if (what == CURL_POLL_REMOVE) {
-    // curl forgets the mark itself; the DEL fails harmlessly if the socket is closed already.
-    ::epoll_ctl(watch.epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
-    return 0;
-  }
-  epoll_event event{};
-  event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
-  event.data.fd = socket;
-  if (socketp != nullptr) {
-    if (::epoll_ctl(watch.epoll_fd, EPOLL_CTL_MOD, socket, &event) == 0 || errno != ENOENT) return 0;
-  }
-  ::epoll_ctl(watch.epoll_fd, EPOLL_CTL_ADD, socket, &event);
-  curl_multi_assign(watch.multi, socket, &watch);
-  return 0;
-}
-
 long idle_connections_kept() {
   constexpr long kFewest = 64;
   constexpr long kMost = 1024;
@@ -446,13 +421,36 @@ void CurlTransport::wake() {
   [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
 }
 
+// curl's socket callback: keeps the epoll set (userp: the transport) in step with the sockets curl waits on and what for. Only
+// sockets with something to do wake the worker, and only their transfers are
+// run: curl_multi_perform would run every transfer at each wake-up, so each
+// delivery's cost grew with the connections held open by slow or hanging
+// receivers. A socket in the set carries a mark (curl_multi_assign), so each
+// change is one epoll_ctl, not a failed MOD before every ADD.
+int CurlTransport::watch_socket(CURL* /*easy*/, curl_socket_t socket, int what, void* userp, void* socketp) {
+  auto& transport = *static_cast<CurlTransport*>(userp);
+  if (what == CURL_POLL_REMOVE) {
+    // curl forgets the mark itself; the DEL fails harmlessly if the socket is closed already.
+    ::epoll_ctl(transport.epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  event.data.fd = socket;
+  if (socketp != nullptr) {
+    if (::epoll_ctl(transport.epoll_fd_, EPOLL_CTL_MOD, socket, &event) == 0 || errno != ENOENT) return 0;
+  }
+  ::epoll_ctl(transport.epoll_fd_, EPOLL_CTL_ADD, socket, &event);
+  curl_multi_assign(transport.multi_, socket, userp);
+  return 0;
+}
+
 void CurlTransport::configure_multi() {
   // One multi handle, so one connection cache: requests to a host share
   // connections, multiplexed over HTTP/2 where the server offers it.
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &watch_socket);
-  socket_watch_ = {epoll_fd_, multi_};
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, static_cast<void*>(&socket_watch_));
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, static_cast<void*>(this));
   // Idle keep-alive connections kept for reuse. curl's default is four per
   // transfer running at the moment, so each lull in the deliveries closed
   // connections the next burst had to open again (a TCP handshake, a target

@@ -26,13 +26,6 @@ struct CurlTransportConfig {
   int max_total_connections = 0;     // 0: unlimited
 };
 
-// What curl's socket callback needs: the epoll set it keeps, and the multi
-// handle to mark the sockets in that set with.
-struct SocketWatch {
-  int epoll_fd = -1;
-  CURLM* multi = nullptr;
-};
-
 // The Transport error name for a curl result ("timeout", "tls", ...), without
 // the refused_target case, which only the transfer itself can tell.
 std::string_view curl_error_name(CURLcode code);
@@ -93,6 +86,8 @@ class CurlTransport final : public Transport {
     std::chrono::steady_clock::time_point deadline;
   };
 
+  // curl's socket callback (userp: the transport).
+  static int watch_socket(CURL* easy, curl_socket_t socket, int what, void* userp, void* socketp);
   void run();
   Intake take_intake();
   void start(Pending pending);
@@ -109,7 +104,6 @@ class CurlTransport final : public Transport {
   CURLM* multi_ = nullptr;
   int epoll_fd_ = -1;  // the sockets curl waits on, and wake_fd_
   int wake_fd_ = -1;   // an eventfd: written to wake the worker
-  SocketWatch socket_watch_;
 
   // Submitting side, shared with the worker.
   std::mutex mutex_;

@@ -1140,16 +1140,12 @@ TEST_P(StoreTest, AMessagesAttemptsComeFromEveryDeliveryInOrder) {
       make_record(make_attempt(delivery("dlv_2"), "att_1", 1, kNow), DeliveryState::retrying, kNow + kSecond),
       make_record(make_attempt(delivery("dlv_1"), "att_2", 1, kNow), DeliveryState::retrying, kNow + kSecond),
       make_record(make_attempt(delivery("dlv_3"), "att_3", 1, kNow), DeliveryState::succeeded)}));
-  auto retries = claim(kNow + kSecond);
-  ASSERT_EQ(retries.size(), 2U);
+  claimed = claim(kNow + kSecond);  // the two retries
+  ASSERT_EQ(claimed.size(), 2U);
   // The later attempt of each: dlv_2's again first, so the ids interleave the deliveries.
   ASSERT_OK(store().record_attempts(std::vector{
-      make_record(make_attempt(retries[0].delivery.id == "dlv_2" ? retries[0].delivery : retries[1].delivery, "att_4", 2,
-                               kNow + kSecond),
-                  DeliveryState::succeeded),
-      make_record(make_attempt(retries[0].delivery.id == "dlv_1" ? retries[0].delivery : retries[1].delivery, "att_5", 2,
-                               kNow + kSecond),
-                  DeliveryState::succeeded)}));
+      make_record(make_attempt(delivery("dlv_2"), "att_4", 2, kNow + kSecond), DeliveryState::succeeded),
+      make_record(make_attempt(delivery("dlv_1"), "att_5", 2, kNow + kSecond), DeliveryState::succeeded)}));
 
   auto of_message = store().list_attempts_for_message("ws_a", "msg_1");
   ASSERT_OK(of_message);
